@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The event thread's half of polrecd: every ring buffer record is checked
+ * against its declared sizes, folded into the process table, judged
+ * against the compiled policy, and a broken expectation becomes an
+ * incident job for the writer (violation + lineage + recent events).
+ * Runs as the ring buffer callback: it never blocks on the disk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "recorder/polrecd.h"
+
+#define LINEAGE_MAX  256  /* ancestors kept per incident (README "Limits") */
+#define VERDICTS_MAX 16
+
+static const char *const fop_kind[] = {
+	[PR_FOP_OPEN_WRITE] = "write",
+	[PR_FOP_RENAME] = "rename",
+	[PR_FOP_UNLINK] = "unlink",
+	[PR_FOP_CHMOD] = "chmod",
+	[PR_FOP_CHOWN] = "chown",
+	[PR_FOP_TRUNCATE] = "truncate",
+};
+
+static const uint8_t fop_recent[] = {
+	[PR_FOP_OPEN_WRITE] = PR_RK_WRITE,
+	[PR_FOP_RENAME] = PR_RK_RENAME,
+	[PR_FOP_UNLINK] = PR_RK_UNLINK,
+	[PR_FOP_CHMOD] = PR_RK_CHMOD,
+	[PR_FOP_CHOWN] = PR_RK_CHOWN,
+	[PR_FOP_TRUNCATE] = PR_RK_TRUNCATE,
+};
+
+/* Kernel dev_t (major << 20 | minor) to the user-space one stat() gives. */
+static uint64_t user_dev(uint64_t kdev)
+{
+	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
+}
+
+int pr_path_join(const char *dir, const char *name, char *out, size_t outlen)
+{
+	char tmp[2 * PR_PATH_MAX + 2];
+	size_t o = 0;
+	const char *s, *e;
+	int n;
+
+	if (name[0] == '/')
+		n = snprintf(tmp, sizeof(tmp), "%s", name);
+	else
+		n = snprintf(tmp, sizeof(tmp), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -1;
+	/* lexical: the directory part came resolved from the kernel */
+	for (s = tmp; *s; s = e) {
+		size_t len;
+
+		while (*s == '/')
+			s++;
+		e = s;
+		while (*e && *e != '/')
+			e++;
+		len = e - s;
+		if (len == 0 || (len == 1 && s[0] == '.'))
+			continue;
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		if (o + 1 + len + 1 > outlen)
+			return -1;
+		out[o++] = '/';
+		memcpy(out + o, s, len);
+		o += len;
+	}
+	if (o == 0) {
+		if (outlen < 2)
+			return -1;
+		out[o++] = '/';
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* A string field of an event: len bytes including the NUL the kernel
+ * wrote; copied so a missing NUL can never run past the record. */
+static void field(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	if (len == 0) {
+		dst[0] = '\0';
+		return;
+	}
+	if (len > dstlen)
+		len = dstlen;
+	memcpy(dst, src, len);
+	dst[len - 1] = '\0';
+}
+
+static void mark_truncated(char *path, size_t cap)
+{
+	size_t n = strlen(path);
+
+	/* "..." keeps a truncated tail from passing for an absolute path */
+	if (n + 4 > cap)
+		n = cap - 4;
+	memmove(path + 3, path, n + 1);
+	memcpy(path, "...", 3);
+	path[n + 3] = '\0';
+}
+
+static uint64_t epoch(const struct pr_consumer *c, uint64_t boot_ns)
+{
+	return (uint64_t)((int64_t)boot_ns + c->boot_to_epoch);
+}
+
+static void ensure_sha256(struct pr_proc *p)
+{
+	char link[64];
+	struct stat st;
+
+	if (p->sha256[0] || p->exited || !p->exe || !p->exe[0])
+		return;
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	if (stat(link, &st))
+		return;
+	pr_exe_sha256(p->pid, p->exe, st.st_dev, st.st_ino, st.st_mtim.tv_sec,
+		      st.st_mtim.tv_nsec, p->sha256);
+}
+
+static void proc_rec(const struct pr_consumer *c, const struct pr_proc *p, struct pr_proc_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = p->pid;
+	r->ppid = p->ppid;
+	r->start_boot = p->start;
+	r->pstart_boot = p->pstart;
+	r->start_time = epoch(c, p->start);
+	r->uid = p->uid;
+	r->gid = p->gid;
+	r->loginuid = p->loginuid;
+	r->sessionid = p->sessionid;
+	r->user = pr_user_name(p->uid);
+	r->exe = p->exe ? p->exe : "";
+	r->argv = p->argv ? p->argv : "";
+	r->argv_len = p->argv ? p->argv_len : 0;
+	r->argc = p->argc;
+	r->flags = p->flags;
+	r->cwd = p->cwd ? p->cwd : "";
+	r->cgroup_id = p->cgroup_id;
+	r->cgroup = p->cgroup ? p->cgroup : "";
+	r->container_id = p->container_id ? p->container_id : "";
+	r->sha256 = p->sha256;
+	r->exit_time = p->exited ? epoch(c, p->exit_time) : 0;
+	r->exit_code = p->exit_code;
+}
+
+/* The subject context of p's current image: itself and its ancestors. */
+struct judge_ctx {
+	struct pr_subject_ctx sc;
+	struct pr_proc_view views[LINEAGE_MAX];
+	struct pr_proc *lineage[LINEAGE_MAX];
+	size_t nlineage;
+};
+
+static void build_ctx(struct pr_proc *p, struct judge_ctx *j)
+{
+	j->nlineage = pr_proctab_lineage(p, j->lineage, LINEAGE_MAX);
+	for (size_t i = 0; i < j->nlineage; i++) {
+		j->views[i].exe = j->lineage[i]->exe ? j->lineage[i]->exe : "";
+		j->views[i].uid = j->lineage[i]->uid;
+		j->views[i].cgroup = j->lineage[i]->cgroup;
+	}
+	j->sc.self = j->views[0];
+	j->sc.ancestors = j->nlineage > 1 ? &j->views[1] : NULL;
+	j->sc.nancestors = j->nlineage > 1 ? j->nlineage - 1 : 0;
+}
+
+struct violation {
+	const char *kind;     /* "exec" | "file" */
+	const char *action;
+	const char *path;
+	char actual[PR_PATH_MAX + 256];
+	uint64_t time;        /* boot ns */
+};
+
+static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
+			   const struct pr_verdict *v, const struct violation *viol)
+{
+	static struct pr_proc_rec lin[LINEAGE_MAX];
+	static struct pr_event_rec ev[PR_RECENT_MAX];
+	struct pr_proc *anc[LINEAGE_MAX];
+	struct pr_incident_rec inc = {0};
+	size_t nlin, nev = 0;
+
+	nlin = pr_proctab_lineage(p, anc, LINEAGE_MAX);
+	for (size_t i = 0; i < nlin; i++) {
+		ensure_sha256(anc[i]);
+		proc_rec(c, anc[i], &lin[i]);
+	}
+	for (unsigned k = 0; k < p->recent_count; k++) {
+		unsigned idx = (p->recent_head + PR_RECENT_MAX - p->recent_count + k) % PR_RECENT_MAX;
+		const struct pr_recent *r = &p->recent[idx];
+
+		ev[nev].time = epoch(c, r->time);
+		ev[nev].kind = pr_recent_kind_name(r->kind);
+		ev[nev].pid = p->pid;
+		ev[nev].start_boot = p->start;
+		ev[nev].path = r->path ? r->path : "";
+		ev[nev].path2 = r->path2 ? r->path2 : "";
+		ev[nev].detail = "";
+		nev++;
+	}
+	inc.time = epoch(c, viol->time);
+	inc.policy = v->exp->name;
+	inc.rule = pr_rule_kind_name(v->kind);
+	inc.severity = pr_severity_name(v->exp->severity);
+	inc.kind = viol->kind;
+	inc.action = viol->action;
+	inc.path = viol->path;
+	inc.expected = v->expected ? v->expected : "";
+	inc.actual = viol->actual;
+	inc.proc = lin[0];
+	inc.lost_events = c->lost_total;
+	c->nincidents++;
+	pr_log("incident: %s %s (%s) pid %u %s %s", inc.severity, inc.policy, inc.rule,
+	       p->pid, viol->action, pr_verbose ? viol->path : "");
+	if (pr_writer_submit(c->writer, pr_job_incident(&inc, lin, nlin, ev, nev)))
+		pr_log("incident lost: the writer queue is full or memory ran out (counted)");
+}
+
+static int on_fork(struct pr_consumer *c, const struct pr_fork *e, size_t len)
+{
+	if (len < sizeof(*e))
+		return -1;
+	pr_proctab_fork(c->procs, e->ptgid, e->pstart, e->h.tgid, e->h.start, e->h.time);
+	return 0;
+}
+
+static int on_exit_ev(struct pr_consumer *c, const struct pr_exit *e, size_t len)
+{
+	struct pr_proc *p;
+
+	if (len < sizeof(*e))
+		return -1;
+	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	if (p)
+		pr_proctab_exit(c->procs, p, e->code, e->h.time);
+	return 0;
+}
+
+static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
+{
+	static char exe[PR_PATH_MAX + 4], cwd[PR_PATH_MAX + 4];
+	struct pr_verdict v[VERDICTS_MAX];
+	static struct judge_ctx j;
+	static struct violation viol;
+	struct pr_proc *p;
+	const char *cg;
+	char cid[65];
+	size_t n;
+
+	if (len < sizeof(*e) ||
+	    (size_t)e->exe_len + e->argv_len + e->cwd_len > len - sizeof(*e))
+		return -1;
+	field(exe, PR_PATH_MAX, e->data, e->exe_len);
+	if (e->h.flags & PR_F_PATH_TRUNC)
+		mark_truncated(exe, sizeof(exe));
+	field(cwd, PR_PATH_MAX, e->data + e->exe_len + e->argv_len, e->cwd_len);
+	if (e->h.flags & PR_F_CWD_TRUNC)
+		mark_truncated(cwd, sizeof(cwd));
+
+	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		p = pr_proctab_get(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		return 0;
+
+	/* judged against the image that runs the exec: p before the update */
+	build_ctx(p, &j);
+	n = pr_judge_exec(c->policy, &j.sc, exe, v, VERDICTS_MAX);
+	if (n)
+		snprintf(viol.actual, sizeof(viol.actual), "%s executed %s",
+			 p->exe && p->exe[0] ? p->exe : "(unknown image)", exe);
+
+	pr_proc_set_str(&p->exe, exe, strlen(exe));
+	pr_proc_set_argv(p, e->data + e->exe_len, e->argv_len, e->argc);
+	pr_proc_set_str(&p->cwd, cwd, strlen(cwd));
+	p->uid = e->uid;
+	p->gid = e->gid;
+	p->loginuid = e->loginuid;
+	p->sessionid = e->sessionid;
+	p->flags = e->h.flags;
+	p->exec_time = e->h.time;
+	if (p->cgroup_id != e->cgroup_id || !p->cgroup) {
+		p->cgroup_id = e->cgroup_id;
+		cg = pr_cgroup_path(e->cgroup_id, "/sys/fs/cgroup");
+		pr_proc_set_str(&p->cgroup, cg ? cg : "", cg ? strlen(cg) : 0);
+		if (cg && pr_container_id(cg, cid))
+			pr_proc_set_str(&p->container_id, cid, strlen(cid));
+		else
+			pr_proc_set_str(&p->container_id, "", 0);
+	}
+	p->exe_dev = user_dev(e->exe_dev);
+	p->exe_ino = e->exe_ino;
+	p->exe_mtime_sec = e->exe_mtime_sec;
+	p->exe_mtime_nsec = e->exe_mtime_nsec;
+	if (pr_exe_sha256(p->pid, exe, p->exe_dev, p->exe_ino, p->exe_mtime_sec,
+			  p->exe_mtime_nsec, p->sha256))
+		p->sha256[0] = '\0';
+	pr_proc_add_recent(p, e->h.time, PR_RK_EXEC, exe, NULL);
+
+	viol.kind = "exec";
+	viol.action = "exec";
+	viol.path = exe;
+	viol.time = e->h.time;
+	for (size_t i = 0; i < n; i++)
+		raise_incident(c, p, &v[i], &viol);
+	return 0;
+}
+
+/* The object of a file event: resolved path, or directory + name. */
+static int file_path(const char *path, size_t plen, const char *name, size_t nlen,
+		     int rel, int trunc, char *out, size_t outlen)
+{
+	static char a[PR_PATH_MAX + 4], b[PR_NAME_MAX + 4];
+
+	field(a, PR_PATH_MAX, path, plen);
+	if (trunc)
+		mark_truncated(a, sizeof(a));
+	if (!rel) {
+		snprintf(out, outlen, "%s", a);
+		return 0;
+	}
+	field(b, PR_NAME_MAX, name, nlen);
+	if (b[0] == '\0')
+		return -1;
+	if (pr_path_join(a, b, out, outlen)) {
+		/* too long to join: keep the name as given, marked */
+		snprintf(out, outlen, "...%s", b);
+	}
+	return 0;
+}
+
+static int on_file(struct pr_consumer *c, const struct pr_file *e, size_t len)
+{
+	static char path[PR_PATH_MAX + 8], path2[PR_PATH_MAX + 8];
+	struct pr_verdict v[VERDICTS_MAX], v2[VERDICTS_MAX];
+	static struct judge_ctx j;
+	static struct violation viol;
+	const char *d = e->data;
+	struct pr_proc *p;
+	size_t n, n2 = 0;
+
+	if (len < sizeof(*e) ||
+	    (size_t)e->path_len + e->name_len + e->path2_len + e->name2_len > len - sizeof(*e) ||
+	    e->op == 0 || e->op >= sizeof(fop_kind) / sizeof(fop_kind[0]))
+		return -1;
+	if (file_path(d, e->path_len, d + e->path_len, e->name_len,
+		      e->h.flags & PR_F_NAME_REL, e->h.flags & PR_F_PATH_TRUNC,
+		      path, sizeof(path)))
+		return 0;
+	path2[0] = '\0';
+	if (e->op == PR_FOP_RENAME) {
+		d += e->path_len + e->name_len;
+		if (file_path(d, e->path2_len, d + e->path2_len, e->name2_len,
+			      e->h.flags & PR_F_NAME2_REL, e->h.flags & PR_F_PATH2_TRUNC,
+			      path2, sizeof(path2)))
+			path2[0] = '\0';
+	}
+
+	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		p = pr_proctab_get(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		return 0;
+	pr_proc_add_recent(p, e->h.time, fop_recent[e->op], path, path2[0] ? path2 : NULL);
+
+	build_ctx(p, &j);
+	n = pr_judge_write(c->policy, &j.sc, path, v, VERDICTS_MAX);
+	/* moving a file out of a protected tree changes that tree too */
+	if (path2[0])
+		n2 = pr_judge_write(c->policy, &j.sc, path2, v2, VERDICTS_MAX);
+	viol.kind = "file";
+	viol.action = fop_kind[e->op];
+	viol.time = e->h.time;
+	viol.path = path;
+	if (path2[0])
+		snprintf(viol.actual, sizeof(viol.actual), "%s renamed %s to %s",
+			 p->exe && p->exe[0] ? p->exe : "(unknown image)", path2, path);
+	else
+		snprintf(viol.actual, sizeof(viol.actual), "%s: %s %s",
+			 p->exe && p->exe[0] ? p->exe : "(unknown image)", viol.action, path);
+	for (size_t i = 0; i < n; i++)
+		raise_incident(c, p, &v[i], &viol);
+	for (size_t i = 0; i < n2; i++) {
+		int dup = 0;
+
+		for (size_t k = 0; k < n; k++)
+			dup |= v[k].exp == v2[i].exp;
+		if (dup)
+			continue;
+		viol.path = path2;
+		raise_incident(c, p, &v2[i], &viol);
+	}
+	return 0;
+}
+
+int pr_consume_event(void *ctx, void *data, size_t len)
+{
+	struct pr_consumer *c = ctx;
+	const struct pr_hdr *h = data;
+	int err = -1;
+
+	if (len < sizeof(*h) || h->size > len) {
+		c->malformed++;
+		return 0;
+	}
+	if (h->type < PR_EV_TYPE_MAX)
+		c->nevents[h->type]++;
+	switch (h->type) {
+	case PR_EV_FORK:
+		err = on_fork(c, data, h->size);
+		break;
+	case PR_EV_EXEC:
+		err = on_exec(c, data, h->size);
+		break;
+	case PR_EV_EXIT:
+		err = on_exit_ev(c, data, h->size);
+		break;
+	case PR_EV_FILE:
+		err = on_file(c, data, h->size);
+		break;
+	}
+	if (err)
+		c->malformed++;
+	return 0;
+}

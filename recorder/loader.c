@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Probe loader: checks that we can load BPF at all (root, bpf(2), BTF,
+ * tracefs), then opens, configures, loads and attaches the skeleton.
+ * Failures end in one clear line; libbpf's own output shows only with -v.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "recorder/polrecd.h"
+#include "polrec.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+struct pr_probes {
+	struct polrec *skel;
+	struct bpf_link *links[64];
+	unsigned attached;
+	int ncpus;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!pr_verbose)
+		return 0; /* the caller reports failures in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (stat(TRACEFS "/events", &st) == 0)
+		return 0;
+	if (mkdir(TRACEFS, 0700) && errno != EEXIST) {
+		pr_log("cannot create %s: %s", TRACEFS, strerror(errno));
+		return -1;
+	}
+	if (mount("tracefs", TRACEFS, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		pr_log("cannot mount tracefs on %s: %s", TRACEFS, strerror(errno));
+		return -1;
+	}
+	pr_log("mounted tracefs on %s", TRACEFS);
+	return 0;
+}
+
+static int check_environment(void)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		pr_log("must run as root: loading probes needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+		return -1;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		pr_log("kernel BTF missing (/sys/kernel/btf/vmlinux): CO-RE probes need CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) <= 0 ||
+	    libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) <= 0) {
+		pr_log("BPF unavailable: this kernel refuses tracepoint programs or ring buffers "
+		       "(bpf(2) disabled, kernel.unprivileged_bpf_disabled, or a seccomp filter?)");
+		return -1;
+	}
+	return ensure_tracefs();
+}
+
+/* A syscall tracepoint this kernel lacks (fchmodat2 before 6.6, say) is
+ * not loaded; the start-up log names it. */
+static void skip_missing_tracepoints(struct polrec *skel)
+{
+	struct bpf_program *prog;
+	char path[512];
+	struct stat st;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (strncmp(sec, "tracepoint/", 11))
+			continue;
+		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
+		if (stat(path, &st)) {
+			bpf_program__set_autoload(prog, false);
+			pr_log("probe %s not available on this kernel: its events are not recorded", sec + 11);
+		}
+	}
+}
+
+struct pr_probes *pr_probes_open(void)
+{
+	struct pr_probes *p;
+	struct bpf_program *prog;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	if (check_environment())
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ncpus = libbpf_num_possible_cpus();
+	p->skel = polrec__open();
+	if (!p->skel) {
+		pr_log("cannot open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	p->skel->rodata->self_tgid = getpid();
+	skip_missing_tracepoints(p->skel);
+	err = polrec__load(p->skel);
+	if (err) {
+		pr_log("cannot load probes into the kernel: %s (run with -v for the verifier log)",
+		       strerror(-err));
+		goto fail;
+	}
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (p->attached == sizeof(p->links) / sizeof(p->links[0])) {
+			pr_log("too many probes for the loader's link table");
+			goto fail;
+		}
+		link = bpf_program__attach(prog);
+		if (!link) {
+			pr_log("cannot attach probe %s: %s", bpf_program__section_name(prog),
+			       strerror(errno));
+			goto fail;
+		}
+		p->links[p->attached++] = link;
+	}
+	return p;
+fail:
+	pr_probes_close(p);
+	return NULL;
+}
+
+int pr_probes_ringbuf_fd(struct pr_probes *p)
+{
+	return bpf_map__fd(p->skel->maps.events);
+}
+
+unsigned pr_probes_attached(struct pr_probes *p)
+{
+	return p->attached;
+}
+
+int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX])
+{
+	uint64_t *vals;
+	int fd = bpf_map__fd(p->skel->maps.drops);
+
+	vals = calloc(p->ncpus, sizeof(*vals));
+	if (!vals)
+		return -1;
+	for (uint32_t k = 0; k < PR_EV_TYPE_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < p->ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void pr_probes_close(struct pr_probes *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->attached; i++)
+		bpf_link__destroy(p->links[i]);
+	polrec__destroy(p->skel);
+	free(p);
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * polrecd: the recorder. Foreground, logs to stderr, prints a line with
+ * "ready" on stdout once every probe is attached, stops cleanly on SIGINT
+ * or SIGTERM after draining the ring buffer and flushing the store.
+ *
+ * Exit codes: 0 clean stop, 1 runtime failure (probes, store), 2 usage or
+ * policy error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "recorder/polrecd.h"
+
+#define DEFAULT_STORE "/var/lib/polrec"
+#define TICK_NS       1000000000ull /* housekeeping: drops, reaping */
+#define REAP_GRACE_NS (10 * 1000000000ull)
+#define POLL_MS       10
+
+int pr_verbose;
+static volatile sig_atomic_t stop_requested;
+
+void pr_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("polrecd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: polrecd [--policy FILE] [--store DIR] [-v]\n"
+		"       polrecd --print-default-policy\n"
+		"       polrecd --check-policy FILE\n"
+		"\n"
+		"  --policy FILE           expectations to enforce (default: the embedded policy)\n"
+		"  --store DIR             where incidents are written (default " DEFAULT_STORE ")\n"
+		"  --print-default-policy  print the embedded default policy and exit\n"
+		"  --check-policy FILE     validate a policy file and exit (0 valid, 2 invalid)\n"
+		"  -v, --verbose           log every incident path and libbpf's messages\n");
+}
+
+static struct pr_policy *load_policy(const char *file)
+{
+	struct pr_policy *p = NULL;
+	char err[512];
+	int rc;
+
+	if (file)
+		rc = pr_policy_load_file(file, &p, err, sizeof(err));
+	else
+		rc = pr_policy_parse(pr_default_policy_yaml, pr_default_policy_len,
+				     "(default policy)", &p, err, sizeof(err));
+	if (rc) {
+		pr_log("invalid policy: %s", err);
+		return NULL;
+	}
+	return p;
+}
+
+/* Read the kernel's per-CPU drop counters; new drops become loss records
+ * and a log line. Nothing is lost silently. */
+static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t last[],
+			  uint64_t *since)
+{
+	static const char *const kind[PR_EV_TYPE_MAX] = {
+		[PR_EV_FORK] = "fork", [PR_EV_EXEC] = "exec",
+		[PR_EV_EXIT] = "exit", [PR_EV_FILE] = "file",
+	};
+	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
+
+	if (pr_probes_drops(pb, now))
+		return;
+	for (int k = 0; k < PR_EV_TYPE_MAX; k++) {
+		uint64_t d = now[k] - last[k];
+
+		if (!d)
+			continue;
+		c->lost_total += d;
+		pr_log("kernel ring buffer full: %llu %s events lost", (unsigned long long)d,
+		       kind[k] ? kind[k] : "other");
+		pr_writer_submit(c->writer, pr_job_loss(*since, t, "kernel-ringbuf",
+							kind[k] ? kind[k] : "other", d));
+		last[k] = now[k];
+	}
+	*since = t;
+}
+
+static int run(const char *policy_file, const char *store_dir)
+{
+	struct pr_policy *policy = NULL;
+	struct pr_compiled *compiled = NULL;
+	struct pr_store *store = NULL;
+	struct pr_probes *probes = NULL;
+	struct ring_buffer *rb = NULL;
+	struct pr_consumer c = {0};
+	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
+	char err[512], detail[256] = "";
+	struct sigaction sa = {0};
+	long seeded;
+	int rc = 1;
+
+	policy = load_policy(policy_file);
+	if (!policy)
+		return 2;
+	if (pr_policy_compile(policy, &compiled, err, sizeof(err))) {
+		pr_log("invalid policy: %s", err);
+		rc = 2;
+		goto out;
+	}
+	if (geteuid() != 0) {
+		pr_log("must run as root: loading probes needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+		goto out;
+	}
+	umask(077);
+	if (pr_store_open(&store, store_dir, PR_STORE_WRITE, err, sizeof(err))) {
+		pr_log("cannot open store: %s", err);
+		goto out;
+	}
+
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	c.procs = pr_proctab_new();
+	if (!c.procs)
+		goto out;
+	c.policy = compiled;
+	c.boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	c.writer = pr_writer_start(store);
+	if (!c.writer)
+		goto out;
+
+	/* probes first, then /proc: a process born in between is seen by both,
+	 * and the table keeps the first (pid, start) it learns */
+	probes = pr_probes_open();
+	if (!probes)
+		goto out;
+	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
+	if (!rb) {
+		pr_log("cannot set up the ring buffer consumer: %s", strerror(errno));
+		goto out;
+	}
+	seeded = pr_proctab_seed(c.procs, "/proc");
+	snprintf(detail, sizeof(detail), "policy=%s expectations=%zu probes=%u seeded=%ld",
+		 policy_file ? policy_file : "(default)", policy->n,
+		 pr_probes_attached(probes), seeded);
+	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
+	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
+	       store_dir, policy->n, pr_probes_attached(probes), seeded);
+	printf("polrecd: ready\n");
+	fflush(stdout);
+
+	drops_since = clock_ns(CLOCK_REALTIME);
+	next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+	while (!stop_requested) {
+		int n = ring_buffer__poll(rb, POLL_MS);
+
+		if (n < 0 && n != -EINTR) {
+			pr_log("ring buffer poll failed: %s", strerror(-n));
+			break;
+		}
+		/* records submitted without a wakeup are only seen by consume */
+		ring_buffer__consume(rb);
+		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
+			account_drops(probes, &c, drops_last, &drops_since);
+			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
+			next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+		}
+	}
+	pr_log("stopping (%s)", stop_requested == SIGINT ? "SIGINT" :
+				stop_requested == SIGTERM ? "SIGTERM" : "error");
+	ring_buffer__consume(rb);
+	account_drops(probes, &c, drops_last, &drops_since);
+	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
+	snprintf(detail, sizeof(detail),
+		 "incidents=%llu exec=%llu file=%llu fork=%llu exit=%llu lost=%llu malformed=%llu",
+		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
+		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_FORK],
+		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
+		 (unsigned long long)c.malformed);
+	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
+	rc = stop_requested ? 0 : 1;
+out:
+	if (c.writer) {
+		pr_writer_stop(c.writer); /* drains the queue: flushes the store */
+		c.writer = NULL;
+		pr_log("store flushed (%s)", detail);
+	}
+	ring_buffer__free(rb);
+	pr_probes_close(probes);
+	pr_proctab_free(c.procs);
+	pr_store_close(store);
+	pr_compiled_free(compiled);
+	pr_policy_free(policy);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"store", required_argument, NULL, 's'},
+		{"print-default-policy", no_argument, NULL, 'P'},
+		{"check-policy", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *policy_file = NULL, *store_dir = DEFAULT_STORE;
+	struct pr_policy *p;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "p:s:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			policy_file = optarg;
+			break;
+		case 's':
+			store_dir = optarg;
+			break;
+		case 'P':
+			fwrite(pr_default_policy_yaml, 1, pr_default_policy_len, stdout);
+			return fflush(stdout) ? 1 : 0;
+		case 'c':
+			p = load_policy(optarg);
+			if (!p)
+				return 2;
+			printf("%s: valid, %zu expectations\n", optarg, p->n);
+			pr_policy_free(p);
+			return 0;
+		case 'v':
+			pr_verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_log("unexpected argument '%s' (see polrecd --help)", argv[optind]);
+		return 2;
+	}
+	if (!store_dir[0]) {
+		pr_log("--store needs a directory");
+		return 2;
+	}
+	return run(policy_file, store_dir);
+}

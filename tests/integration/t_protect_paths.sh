@@ -1,0 +1,44 @@
+# A write into a protected tree through a relative path, through a symlink
+# and by rename is recorded with the real absolute path resolved in the
+# kernel, not the string the program passed.
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/prot/sub" "$WORK/free"
+ln -s "$WORK/prot" "$WORK/link"
+cat >"$WORK/policy.yaml" <<YAML
+apiVersion: polrec.dev/v1
+kind: Expectation
+metadata:
+  name: test-protect
+spec:
+  severity: high
+  subjects:
+    - all: true
+  files:
+    protect: ["$WORK/prot/**"]
+YAML
+start_polrecd "$WORK/policy.yaml"
+
+(cd "$WORK/prot/sub" && echo rel > ../rel.txt)
+echo via-link > "$WORK/link/linked.txt"
+echo moved > "$WORK/free/m.txt"
+(cd "$WORK/free" && mv m.txt ../prot/sub/../moved.txt)
+echo benign > "$WORK/free/ok.txt"
+
+wait_incidents 3 --policy test-protect || die "expected 3 incidents"
+sleep 0.5
+polq incidents --json > "$WORK/inc.json"
+check "relative write names the real path" \
+	"$(jq -r 'select(.path | endswith("rel.txt")) | .path' "$WORK/inc.json")" "$WORK/prot/rel.txt"
+check "symlink write names the real path" \
+	"$(jq -r 'select(.path | endswith("linked.txt")) | .path' "$WORK/inc.json")" "$WORK/prot/linked.txt"
+check "rename into the tree names the real target" \
+	"$(jq -r 'select(.action == "rename") | .path' "$WORK/inc.json")" "$WORK/prot/moved.txt"
+check "rule" "$(jq -r '.rule' "$WORK/inc.json" | sort -u)" "files.protect"
+check "kind" "$(jq -r '.kind' "$WORK/inc.json" | sort -u)" "file"
+check "severity" "$(jq -r '.severity' "$WORK/inc.json" | sort -u)" "high"
+check "no incident outside the tree" "$(grep -c ok.txt "$WORK/inc.json" || true)" "0"
+check "incidents exit code 0" "$(polq incidents >/dev/null; echo $?)" "0"
+check "no such policy exits 1" "$(polq incidents --policy nope >/dev/null 2>&1; echo $?)" "1"
+stop_polrecd
+finish
