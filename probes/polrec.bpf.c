@@ -137,18 +137,20 @@ struct walk {
 
 static long walk_step(__u32 i, struct walk *w)
 {
+	/* locals: CO-RE relocations must not see struct walk itself */
 	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
 	const unsigned char *name;
 	struct pathbuf *pb;
 	__u32 zero = 0, len;
 
 	if (d == w->mnt_root || d == parent) {
-		struct mount *mp = BPF_CORE_READ(w->mnt, mnt_parent);
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
 
-		if (d != w->mnt_root || mp == w->mnt)
+		if (d != w->mnt_root || mp == mnt)
 			return 1; /* the root of everything */
-		w->d = BPF_CORE_READ(w->mnt, mnt_mountpoint);
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mp;
 		w->mnt_root = BPF_CORE_READ(mp, mnt.mnt_root);
 		return 0;
@@ -190,11 +192,12 @@ static __always_inline __u32 resolve_path(const struct path *path, __u32 *trunc)
 	w.mnt_root = BPF_CORE_READ(vmnt, mnt_root);
 	w.off = PR_PATH_MAX - 1;
 	bpf_loop(PR_PATH_DEPTH, walk_step, &w, 0);
-	if (w.d && !w.trunc) {
-		/* bpf_loop ran out of iterations before the root */
-		struct dentry *parent = BPF_CORE_READ(w.d, d_parent);
+	if (!w.trunc) {
+		/* did bpf_loop run out of iterations before the root? */
+		struct dentry *d = w.d;
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 
-		if (w.d != parent && w.d != w.mnt_root)
+		if (d != parent && d != w.mnt_root)
 			w.trunc = 1;
 	}
 	if (w.off == PR_PATH_MAX - 1) {
@@ -330,6 +333,9 @@ int BPF_PROG(raw_tp__sched_process_exec, struct task_struct *t, pid_t old_pid,
 	}
 	if (doff > PR_PATH_MAX)
 		return 0;
+	/* keep clang from dropping the mask the verifier needs */
+	asm volatile("" : "+r"(alen));
+	alen &= 2 * PR_ARGV_MAX - 1;
 	if (alen && bpf_probe_read_user(&ev->data[doff], alen, (void *)as))
 		alen = 0;
 	ev->argv_len = alen;

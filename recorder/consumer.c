@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include "recorder/polrecd.h"
 
 #define LINEAGE_MAX  256  /* ancestors kept per incident (README "Limits") */
@@ -33,12 +32,6 @@ static const uint8_t fop_recent[] = {
 	[PR_FOP_CHOWN] = PR_RK_CHOWN,
 	[PR_FOP_TRUNCATE] = PR_RK_TRUNCATE,
 };
-
-/* Kernel dev_t (major << 20 | minor) to the user-space one stat() gives. */
-static uint64_t user_dev(uint64_t kdev)
-{
-	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
-}
 
 int pr_path_join(const char *dir, const char *name, char *out, size_t outlen)
 {
@@ -202,10 +195,11 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 		ensure_sha256(anc[i]);
 		proc_rec(c, anc[i], &lin[i]);
 	}
-	for (unsigned k = 0; k < p->recent_count; k++) {
-		unsigned idx = (p->recent_head + PR_RECENT_MAX - p->recent_count + k) % PR_RECENT_MAX;
-		const struct pr_recent *r = &p->recent[idx];
+	for (unsigned k = 0; k < PR_RECENT_MAX; k++) {
+		const struct pr_recent *r = pr_proc_recent_at(p, k);
 
+		if (!r)
+			break;
 		ev[nev].time = epoch(c, r->time);
 		ev[nev].kind = pr_recent_kind_name(r->kind);
 		ev[nev].pid = p->pid;
@@ -305,11 +299,11 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 		else
 			pr_proc_set_str(&p->container_id, "", 0);
 	}
-	p->exe_dev = user_dev(e->exe_dev);
+	p->exe_dev = e->exe_dev; /* kernel form, as pr_proc keeps it */
 	p->exe_ino = e->exe_ino;
 	p->exe_mtime_sec = e->exe_mtime_sec;
 	p->exe_mtime_nsec = e->exe_mtime_nsec;
-	if (pr_exe_sha256(p->pid, exe, p->exe_dev, p->exe_ino, p->exe_mtime_sec,
+	if (pr_exe_sha256(p->pid, exe, pr_dev_from_kernel(p->exe_dev), p->exe_ino, p->exe_mtime_sec,
 			  p->exe_mtime_nsec, p->sha256))
 		p->sha256[0] = '\0';
 	pr_proc_add_recent(p, e->h.time, PR_RK_EXEC, exe, NULL);

@@ -102,18 +102,21 @@ void pr_policy_free(struct pr_policy *p);
 extern const char pr_default_policy_yaml[];
 extern const size_t pr_default_policy_len;
 
-/* Glob on paths: '*' any run of bytes except '/', '**' any run including
- * '/', '?' one byte except '/', '[...]' a class ('!' or '^' negates).
- * "/etc/**" matches "/etc" itself and everything below it. Returns 1 on
- * match. Bytes are compared raw (non-UTF-8 names are fine). */
+// (Line comments here: glob examples contain slash-star, which -Wcomment
+// flags inside block comments.)
+// Glob on paths: '*' any run of bytes except '/', '**' any run including
+// '/', '?' one byte except '/', '[...]' a class ('!' or '^' negates).
+// "/etc/**" matches "/etc" itself and everything below it. Returns 1 on
+// match. Bytes are compared raw (non-UTF-8 names are fine).
 int pr_glob_match(const char *pattern, const char *path);
-/* A path glob as the policy accepts it: NULL if valid, else why not
- * ("empty pattern", "unterminated '['", ...). Valid patterns are absolute
- * (start with '/') or start with "**", and are at most PR_GLOB_MAX_LEN
- * bytes; pr_glob_match never matches a longer pattern. There is no
- * backslash escape: a literal metachar is written as a class, "[*]". A
- * "/**" that ends the pattern or is followed by '/' may also match
- * nothing: "/etc/**" matches "/etc", "/usr/**" + "/bin" matches "/usr/bin". */
+// A path glob as the policy accepts it: NULL if valid, else why not
+// ("empty pattern", "unterminated character class", ...). Valid patterns
+// are absolute (start with '/') or start with "**", and are at most
+// PR_GLOB_MAX_LEN bytes; pr_glob_match never matches a longer pattern.
+// There is no backslash escape: a literal metachar is written as a class,
+// "[*]". A "/**" that ends the pattern or is followed by '/' may also
+// match nothing: "/etc/**" matches "/etc", "/usr/**/bin" matches
+// "/usr/bin".
 #define PR_GLOB_MAX_LEN 4096
 const char *pr_glob_check(const char *pattern);
 /* Bytes before the first metachar ('*', '?', '['). */
@@ -154,7 +157,7 @@ struct pr_rule {
 	size_t exp;                    /* index into policy->exps */
 	const char *pattern;           /* points into the policy */
 	size_t prefix_len;             /* bytes of pattern before the first glob metachar */
-	const char *expected;          /* "files.protect /etc/**": the verdict text */
+	const char *expected;          // "files.protect /etc/**": the verdict text
 };
 
 struct pr_compiled {

@@ -106,13 +106,15 @@ int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const 
 
 /* ---- reading (polq) ---- */
 struct pr_query {
-	uint64_t since, until;   /* epoch ns, 0 = unbounded */
+	uint64_t since, until;   /* epoch ns, 0 = unbounded; since <= time < until */
 	const char *policy;      /* NULL = any */
 	const char *severity;    /* NULL = any */
 };
 
 /* Calls cb for each incident matching q, oldest first. inc->proc filled.
- * Returns the number of incidents, or -1 on error. cb returning nonzero stops. */
+ * Returns the number of incidents, or -1 on error. cb returning nonzero stops.
+ * q NULL = all; cb NULL = just count. *inc is valid only during the call;
+ * cb may call other readers (get_incident, ...) but not list_incidents. */
 typedef int (*pr_incident_cb)(const struct pr_incident_rec *inc, void *arg);
 long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 			     pr_incident_cb cb, void *arg);

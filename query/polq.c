@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * polq: read the polrec store and answer who, what, when and how.
+ *
+ *   polq [--store DIR] [--json] COMMAND [ARGS]
+ *
+ * Commands live in one {name, handler} table (bpftool style); any
+ * unambiguous prefix selects one. Options --json and --store are accepted
+ * after the command as well.
+ *
+ * Exit status, which scripts rely on:
+ *   0  something was found and printed (stats: the store was read)
+ *   1  nothing matched: no incidents, no such incident, no such process.
+ *      stdout stays empty (an empty result, not an error, also in --json
+ *      mode); one line on stderr says what was not found.
+ *   2  usage or store error: one line "polq: ..." on stderr, and in --json
+ *      mode also {"error": "..."} on stdout, as bpftool does, so a script
+ *      reading stdout sees why there is no result.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "query/render.h"
+#include "schema/store.h"
+
+#ifndef POLREC_VERSION
+#define POLREC_VERSION "0.1.0"
+#endif
+#define DEFAULT_STORE "/var/lib/polrec"
+
+enum {
+	EXIT_FOUND = 0,
+	EXIT_NONE = 1,
+	EXIT_ERROR = 2,
+};
+
+static bool json_output;
+static const char *store_dir = DEFAULT_STORE;
+
+static void vmsg(bool json, const char *fmt, va_list ap)
+{
+	struct json_object *o;
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The message may quote arguments and store bytes: escape it. */
+	fputs("polq: ", stderr);
+	pr_esc_puts(stderr, msg, 0);
+	fputc('\n', stderr);
+	if (!json)
+		return;
+	o = json_object_new_object();
+	if (!o || pr_json_add_str(o, "error", msg) || pr_json_print(stdout, o))
+		fputs("polq: cannot print the JSON error object\n", stderr);
+	json_object_put(o);
+}
+
+/* An error (exit 2): stderr, and {"error": ...} on stdout in JSON mode. */
+__attribute__((format(printf, 1, 2)))
+static int p_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(json_output, fmt, ap);
+	va_end(ap);
+	return EXIT_ERROR;
+}
+
+/* Nothing matched (exit 1): stderr only, stdout stays an empty result. */
+__attribute__((format(printf, 1, 2)))
+static int p_none(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(false, fmt, ap);
+	va_end(ap);
+	return EXIT_NONE;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: polq [--store DIR] [--json] COMMAND [ARGS]\n"
+	      "       polq --version\n"
+	      "\n"
+	      "Commands (any unambiguous prefix works):\n"
+	      "  incidents [--since WHEN] [--until WHEN] [--policy NAME]\n"
+	      "            [--severity low|medium|high|critical]\n"
+	      "                       incidents, oldest first, one per line\n"
+	      "  show ID              one incident: what, who, when, how\n"
+	      "  tree PID|PID:START   a process's lineage and its recorded children;\n"
+	      "                       a bare PID shows every recorded process with it\n"
+	      "  stats                store totals and recorded event losses\n"
+	      "  help                 this text\n"
+	      "\n"
+	      "Options (before or after the command):\n"
+	      "  --store DIR          the store (default $POLREC_STORE, else " DEFAULT_STORE ")\n"
+	      "  -j, --json           JSON, one object per line; errors as {\"error\": ...}\n"
+	      "  -h, --help           this text\n"
+	      "  -V, --version        the version (before the command)\n"
+	      "\n"
+	      "WHEN is a duration meaning that long ago (30s, 15m, 1h, 2d, 1h30m) or an\n"
+	      "RFC 3339 time (2026-11-26T09:00:00Z, 2026-11-26T10:00:00.5+01:00).\n"
+	      "START is the process start in boot-time ns, as show and tree print it.\n"
+	      "Exit status: 0 found, 1 nothing matched, 2 usage or store error.\n",
+	      f);
+}
+
+static int open_store(struct pr_store **s)
+{
+	char err[512];
+
+	if (pr_store_open(s, store_dir, PR_STORE_READ, err, sizeof(err)))
+		return p_err("%s", err);
+	return 0;
+}
+
+static int store_err(struct pr_store *s)
+{
+	return p_err("%s: %s", store_dir, pr_store_errmsg(s));
+}
+
+static int output_err(void)
+{
+	return p_err("writing output: %s", strerror(errno));
+}
+
+/* ---- options every command takes ---- */
+
+#define COMMON_SHORTOPTS ":js:h"
+#define COMMON_LONGOPTS                                     \
+	{ "json", no_argument, NULL, 'j' },                 \
+	{ "store", required_argument, NULL, 's' },          \
+	{ "help", no_argument, NULL, 'h' }
+
+#define OPT_NEXT (-1) /* common_opt: handled, go on parsing */
+
+/* A common option or a getopt complaint: OPT_NEXT, or the exit status. */
+static int common_opt(int c, char **argv)
+{
+	switch (c) {
+	case 'j':
+		json_output = true;
+		return OPT_NEXT;
+	case 's':
+		store_dir = optarg;
+		return OPT_NEXT;
+	case 'h':
+		usage(stdout);
+		return EXIT_FOUND;
+	case ':':
+		return p_err("option '%s' needs an argument (try 'polq help')", argv[optind - 1]);
+	}
+	if (optopt)
+		return p_err("unknown option '-%c' (try 'polq help')", optopt);
+	return p_err("unknown option '%s' (try 'polq help')", argv[optind - 1]);
+}
+
+/* Start getopt afresh on a command's own argv (argv[0] is its name). */
+static void getopt_reset(void)
+{
+	optind = 0;
+	opterr = 0;
+}
+
+/* Parse a command that takes only the common options and nargs operands;
+ * returns OPT_NEXT with *first set to the first operand, or the exit status. */
+static int parse_plain(int argc, char **argv, int nargs, const char *what, int *first)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (argc - optind != nargs)
+		return nargs ? p_err("%s: expected %s (try 'polq help')", argv[0], what)
+			     : p_err("%s: unexpected argument '%s'", argv[0], argv[optind]);
+	*first = optind;
+	return OPT_NEXT;
+}
+
+/* Print one JSON object (consumed) as a line; 0 or -1 with errno. */
+static int emit_json(struct json_object *o)
+{
+	int err;
+
+	if (!o)
+		return -1;
+	err = pr_json_print(stdout, o);
+	json_object_put(o);
+	return err;
+}
+
+/* ---- incidents ---- */
+
+struct list_ctx {
+	long shown;
+	int err; /* errno of a failed render, 0 if none */
+};
+
+static int incident_cb(const struct pr_incident_rec *inc, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	int err;
+
+	err = json_output ? emit_json(pr_json_incident(inc)) : pr_text_incident_line(stdout, inc);
+	if (err) {
+		ctx->err = errno ? errno : EIO;
+		return 1;
+	}
+	ctx->shown++;
+	return 0;
+}
+
+static bool valid_severity(const char *s)
+{
+	static const char *const sev[] = { "low", "medium", "high", "critical" };
+	size_t i;
+
+	for (i = 0; i < sizeof(sev) / sizeof(sev[0]); i++)
+		if (!strcmp(s, sev[i]))
+			return true;
+	return false;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_when(const char *opt, const char *arg, uint64_t *out)
+{
+	int err = pr_parse_when(arg, now_ns(), out);
+
+	if (err == -ERANGE)
+		return p_err("%s '%s': out of range (before 1970 or too far ahead)", opt, arg);
+	if (err)
+		return p_err("%s '%s': want a duration like 1h30m or an RFC 3339 time like "
+			     "2026-11-26T09:00:00Z", opt, arg);
+	return OPT_NEXT;
+}
+
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_POLICY, OPT_SEVERITY };
+
+static int parse_incidents(int argc, char **argv, struct pr_query *q, bool *until_set)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "severity", required_argument, NULL, OPT_SEVERITY },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SINCE:
+			ret = parse_when("--since", optarg, &q->since);
+			break;
+		case OPT_UNTIL:
+			ret = parse_when("--until", optarg, &q->until);
+			*until_set = true;
+			break;
+		case OPT_POLICY:
+			q->policy = optarg;
+			ret = OPT_NEXT;
+			break;
+		case OPT_SEVERITY:
+			q->severity = optarg;
+			ret = valid_severity(optarg) ? OPT_NEXT :
+			      p_err("--severity '%s': want low, medium, high or critical", optarg);
+			break;
+		default:
+			ret = common_opt(c, argv);
+		}
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (optind < argc)
+		return p_err("incidents: unexpected argument '%s'", argv[optind]);
+	if (*until_set && q->since > q->until)
+		return p_err("--since is after --until");
+	return OPT_NEXT;
+}
+
+static int do_incidents(int argc, char **argv)
+{
+	struct pr_query q = { 0 };
+	struct list_ctx ctx = { 0 };
+	struct pr_store *s;
+	bool until_set = false;
+	long n;
+	int ret;
+
+	ret = parse_incidents(argc, argv, &q, &until_set);
+	if (ret != OPT_NEXT)
+		return ret;
+	/* until 0 (the epoch itself) would read as "unbounded" in the store. */
+	if (until_set && !q.until)
+		return p_none("no incidents match");
+	if (open_store(&s))
+		return EXIT_ERROR;
+	n = pr_store_list_incidents(s, &q, incident_cb, &ctx);
+	if (ctx.err) {
+		errno = ctx.err;
+		ret = output_err();
+	} else if (n < 0) {
+		ret = store_err(s);
+	} else {
+		ret = ctx.shown ? EXIT_FOUND : p_none("no incidents match");
+	}
+	pr_store_close(s);
+	return ret;
+}
+
+/* ---- show ---- */
+
+static bool parse_incident_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v <= 0)
+		return false;
+	*id = v;
+	return true;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct pr_incident_full *full = NULL;
+	struct pr_store *s;
+	int64_t id;
+	int ret, first;
+
+	ret = parse_plain(argc, argv, 1, "an incident ID", &first);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (!parse_incident_id(argv[first], &id))
+		return p_err("show: '%s' is not an incident ID", argv[first]);
+	if (open_store(&s))
+		return EXIT_ERROR;
+	ret = pr_store_get_incident(s, id, &full);
+	if (ret < 0) {
+		ret = store_err(s);
+	} else if (ret > 0) {
+		ret = p_none("no incident %" PRId64, id);
+	} else {
+		ret = json_output ? emit_json(pr_json_incident_full(full))
+				  : pr_text_incident_full(stdout, full);
+		ret = ret ? output_err() : EXIT_FOUND;
+		pr_incident_full_free(full);
+	}
+	pr_store_close(s);
+	return ret;
+}
+
+/* ---- tree ---- */
+
+static int show_tree(struct pr_store *s, const struct pr_proc_rec *p, bool first)
+{
+	struct pr_proc_list lineage = { 0 }, children = { 0 };
+	int ret;
+
+	if (pr_store_process_lineage(s, p->pid, p->start_boot, &lineage) < 0)
+		return store_err(s);
+	if (pr_store_process_children(s, p->pid, p->start_boot, &children) < 0) {
+		pr_proc_list_free(&lineage);
+		return store_err(s);
+	}
+	if (json_output)
+		ret = emit_json(pr_json_tree(p, &lineage, &children));
+	else
+		ret = (!first && fputc('\n', stdout) == EOF) ? -1
+							     : pr_text_tree(stdout, p, &lineage, &children);
+	pr_proc_list_free(&children);
+	pr_proc_list_free(&lineage);
+	return ret ? output_err() : EXIT_FOUND;
+}
+
+static int do_tree(int argc, char **argv)
+{
+	struct pr_proc_list found = { 0 };
+	struct pr_store *s;
+	uint64_t start;
+	uint32_t pid;
+	int ret, first;
+	size_t i;
+
+	ret = parse_plain(argc, argv, 1, "PID or PID:START", &first);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (pr_parse_process_id(argv[first], &pid, &start))
+		return p_err("tree: '%s' is not a PID or PID:START", argv[first]);
+	if (open_store(&s))
+		return EXIT_ERROR;
+	if (pr_store_find_processes(s, pid, start, &found) < 0) {
+		ret = store_err(s);
+	} else if (!found.n) {
+		ret = p_none("no recorded process %s", argv[first]);
+	} else {
+		for (i = 0, ret = EXIT_FOUND; i < found.n && ret == EXIT_FOUND; i++)
+			ret = show_tree(s, &found.v[i], i == 0);
+	}
+	pr_proc_list_free(&found);
+	pr_store_close(s);
+	return ret;
+}
+
+/* ---- stats ---- */
+
+static int print_stats(struct pr_store *s, const struct pr_stats *st)
+{
+	struct json_object *o;
+
+	if (!json_output) {
+		if (printf("store:       ") < 0 || pr_esc_puts(stdout, store_dir, 0) ||
+		    printf(" (schema %d)\n", pr_store_schema_version(s)) < 0)
+			return -1;
+		return pr_text_stats(stdout, st);
+	}
+	o = pr_json_stats(st);
+	if (!o)
+		return -1;
+	if (pr_json_add_str(o, "store", store_dir) ||
+	    json_object_object_add(o, "schema_version",
+				   json_object_new_int(pr_store_schema_version(s)))) {
+		json_object_put(o);
+		return -1;
+	}
+	return emit_json(o);
+}
+
+static int do_stats(int argc, char **argv)
+{
+	struct pr_stats st = { 0 };
+	struct pr_store *s;
+	int ret, first;
+
+	ret = parse_plain(argc, argv, 0, NULL, &first);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (open_store(&s))
+		return EXIT_ERROR;
+	if (pr_store_stats(s, &st) < 0) {
+		ret = store_err(s);
+	} else {
+		ret = print_stats(s, &st) ? output_err() : EXIT_FOUND;
+		pr_stats_free(&st);
+	}
+	pr_store_close(s);
+	return ret;
+}
+
+/* ---- help, version, dispatch ---- */
+
+static int do_help(int argc, char **argv)
+{
+	usage(stdout);
+	return EXIT_FOUND;
+}
+
+static int do_version(void)
+{
+	struct json_object *o;
+
+	if (!json_output)
+		return printf("polq " POLREC_VERSION "\n") < 0 ? output_err() : EXIT_FOUND;
+	o = json_object_new_object();
+	if (!o || pr_json_add_str(o, "version", POLREC_VERSION)) {
+		json_object_put(o);
+		return output_err();
+	}
+	return emit_json(o) ? output_err() : EXIT_FOUND;
+}
+
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+
+static const struct cmd cmds[] = {
+	{ "incidents", do_incidents },
+	{ "show", do_show },
+	{ "tree", do_tree },
+	{ "stats", do_stats },
+	{ "help", do_help },
+	{ 0 },
+};
+
+/* An exact name, or the one command the prefix selects. */
+static int cmd_select(int argc, char **argv)
+{
+	const struct cmd *c, *match = NULL;
+	size_t len = strlen(argv[0]);
+
+	for (c = cmds; len && c->name; c++) {
+		if (strncmp(c->name, argv[0], len))
+			continue;
+		if (!c->name[len]) {
+			match = c;
+			break;
+		}
+		if (match)
+			return p_err("ambiguous command '%s': %s or %s?", argv[0], match->name,
+				     c->name);
+		match = c;
+	}
+	if (!match)
+		return p_err("unknown command '%s' (try 'polq help')", argv[0]);
+	return match->func(argc, argv);
+}
+
+/* JSON mode must be known before the first error is reported, and
+ * --json may come after the command: look for it ahead of parsing. */
+static bool wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			return true;
+	return false;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *env = getenv("POLREC_STORE");
+	int c, ret;
+
+	if (env && *env)
+		store_dir = env;
+	json_output = wants_json(argc, argv);
+	opterr = 0;
+	/* '+': stop at the command; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+" COMMON_SHORTOPTS "V", opts, NULL)) != -1) {
+		if (c == 'V')
+			return do_version();
+		ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (optind >= argc)
+		return p_err("missing command (try 'polq help')");
+	return cmd_select(argc - optind, argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+	int ret = run(argc, argv);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		json_output = false; /* stdout is what failed */
+		return p_err("writing output: %s", strerror(errno));
+	}
+	return ret;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * polq's renderers: safe printing of untrusted bytes, time formatting and
+ * parsing, and the text and JSON forms of incidents, incident details,
+ * process trees and store statistics.
+ *
+ * Every string that comes from the store may hold any byte but NUL (file
+ * names with newlines, invalid UTF-8). Two rules keep output honest:
+ *
+ * - Text: every byte that is not printable ASCII and not part of a
+ *   printable UTF-8 character is escaped C-style: \n \t \r \\ and \xNN
+ *   (always exactly two hex digits), so a file name can never forge a line
+ *   or hide behind terminal or bidi control characters.
+ * - JSON: valid UTF-8 passes through (json-c escapes control characters).
+ *   Each byte that is not part of a valid UTF-8 sequence becomes U+FFFD,
+ *   and the object gets a sibling "<key>_b64" holding the exact raw bytes
+ *   in base64 (for argv: an "argv_b64" array parallel to "argv"), so
+ *   nothing is lost and the sibling is present only when needed.
+ *
+ * JSON constructors return a new object (caller puts it) or NULL on
+ * ENOMEM. Text renderers and pr_json_print return 0 or -1 on a write
+ * error (errno set by stdio).
+ */
+#ifndef POLREC_RENDER_H
+#define POLREC_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "schema/store.h"
+
+struct json_object;
+
+/* ---- safe bytes ---- */
+
+/* pr_esc_*() flags */
+#define PR_ESC_WORD 0x1u /* keep the field one word: quote it ("...") when it is
+			  * empty or holds a space or a quote, and escape '"' */
+
+/* Length (1..4) of the valid UTF-8 sequence at s[0..len) and its code
+ * point in *cp; 0 when s does not start with one (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF). len must be > 0. */
+size_t pr_utf8_seq(const unsigned char *s, size_t len, uint32_t *cp);
+bool pr_utf8_valid(const char *s, size_t len);
+/* A malloc'd, NUL-terminated copy of s[0..len) in which every byte that is
+ * not part of a valid UTF-8 sequence is replaced by U+FFFD. */
+char *pr_utf8_fix(const char *s, size_t len, size_t *outlen);
+
+/* Standard base64 (RFC 4648, padded), malloc'd and NUL-terminated. */
+char *pr_base64(const void *src, size_t len);
+
+/* The C-style escaped form of s[0..len), malloc'd and NUL-terminated. */
+char *pr_esc_dup(const char *s, size_t len, unsigned int flags);
+/* Write the escaped form of s[0..len) (or of "" when s is NULL). */
+int pr_esc_write(FILE *f, const char *s, size_t len, unsigned int flags);
+int pr_esc_puts(FILE *f, const char *s, unsigned int flags);
+/* Write argv (NUL-separated, len bytes) as words joined by spaces, each
+ * escaped with PR_ESC_WORD. */
+int pr_esc_argv(FILE *f, const char *argv, size_t len);
+
+/* ---- JSON building blocks ---- */
+
+/* obj[key] = s[0..len) as a string, plus obj[key + "_b64"] when s is not
+ * valid UTF-8. s == NULL is "". Returns 0 or -1 (ENOMEM). */
+int pr_json_add_bytes(struct json_object *obj, const char *key, const char *s, size_t len);
+int pr_json_add_str(struct json_object *obj, const char *key, const char *s);
+/* obj["argv"] = array of the NUL-separated words of argv[0..len), plus
+ * obj["argv_b64"] (base64 of every word, same indexes) when any word is
+ * not valid UTF-8. A trailing NUL does not start another word. */
+int pr_json_add_argv(struct json_object *obj, const char *argv, size_t len);
+/* obj[key] = RFC 3339 UTC time of epoch ns t. */
+int pr_json_add_time(struct json_object *obj, const char *key, uint64_t t);
+
+/* Print o as one line of plain JSON ('/' not escaped) and a newline. */
+int pr_json_print(FILE *f, struct json_object *o);
+
+/* ---- time ---- */
+
+/* "2026-11-26T09:41:26.123456789Z" and its NUL */
+#define PR_TIME_LEN 32
+
+/* RFC 3339 UTC with 9 fractional digits of epoch ns t; returns buf. */
+char *pr_fmt_time(uint64_t t, char buf[PR_TIME_LEN]);
+
+/* "30s", "15m", "1h", "2d", "1w", "1h30m": one or more <digits><unit>
+ * (s, m, h, d, w) into ns. 0, -EINVAL (syntax), -ERANGE (overflow). */
+int pr_parse_duration(const char *s, uint64_t *ns);
+/* RFC 3339: "2026-11-26T09:00:00Z", optional fraction (digits past the
+ * ninth are ignored), "Z" or "+hh:mm"/"-hh:mm"; 't', 'z' and a space for
+ * 'T' accepted. Into epoch ns. 0, -EINVAL, -ERANGE (before 1970, or past
+ * what 64-bit ns hold). */
+int pr_parse_rfc3339(const char *s, uint64_t *ns);
+/* A --since/--until argument: RFC 3339, or a duration meaning "that long
+ * before now" (now in epoch ns). 0, -EINVAL, -ERANGE. */
+int pr_parse_when(const char *s, uint64_t now, uint64_t *ns);
+
+/* ---- processes ---- */
+
+/* "PID:START" (START = start_boot ns), the identity polq prints and takes. */
+#define PR_PROCESS_ID_LEN 32
+char *pr_fmt_process_id(uint32_t pid, uint64_t start_boot, char buf[PR_PROCESS_ID_LEN]);
+/* "PID" (start_boot = 0) or "PID:START"; 0 or -EINVAL. PID must be > 0. */
+int pr_parse_process_id(const char *s, uint32_t *pid, uint64_t *start_boot);
+
+/* ---- renderers ---- */
+
+/* The incident as `polq incidents --json` prints it. */
+struct json_object *pr_json_incident(const struct pr_incident_rec *inc);
+/* The incident as `polq show --json` prints it: the above plus "who"
+ * (uid, user, loginuid, sessionid, cgroup, cgroup_id, container_id, sha256,
+ * cwd),
+ * "lineage" (violator first, up to pid 1), "events" and "lost_events". */
+struct json_object *pr_json_incident_full(const struct pr_incident_full *f);
+/* One lineage entry: pid, ppid, exe, argv, uid, user, start_time
+ * (start_boot ns), process_id, started (RFC 3339), and exited/exit_code
+ * once it has exited. */
+struct json_object *pr_json_process(const struct pr_proc_rec *p);
+/* `polq tree --json` for process p: {"process", "lineage" (p first, up to
+ * the oldest known ancestor), "children"}. */
+struct json_object *pr_json_tree(const struct pr_proc_rec *p,
+				 const struct pr_proc_list *lineage,
+				 const struct pr_proc_list *children);
+struct json_object *pr_json_stats(const struct pr_stats *st);
+
+/* One line: ID TIME SEVERITY POLICY RULE KIND PID EXE PATH. */
+int pr_text_incident_line(FILE *f, const struct pr_incident_rec *inc);
+/* The story: WHAT, WHO, WHEN, HOW (lineage from pid 1 down, events). */
+int pr_text_incident_full(FILE *f, const struct pr_incident_full *full);
+/* Lineage (p first, as the store returns it) printed from the oldest known
+ * ancestor down to p (marked "=>"), then p's recorded children. */
+int pr_text_tree(FILE *f, const struct pr_proc_rec *p, const struct pr_proc_list *lineage,
+		 const struct pr_proc_list *children);
+int pr_text_stats(FILE *f, const struct pr_stats *st);
+
+#endif /* POLREC_RENDER_H */

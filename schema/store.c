@@ -1,0 +1,1733 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The store layer: DIR/polrec.db through SQLite.
+ *
+ * One struct pr_store is one connection with its prepared statements
+ * cached. WRITE mode creates and migrates the store; READ mode opens it
+ * SQLITE_OPEN_READONLY and reads while polrecd writes (WAL: readers see the
+ * last committed state, never the writer's open transaction).
+ *
+ * Schema versions: PRAGMA user_version. WRITE mode applies missing
+ * migrations in one transaction. READ mode never migrates: a store newer
+ * than this build is refused, and so is an older one ("run polrecd once"),
+ * because a reader cannot know which columns an old version lacks.
+ *
+ * Readers copy everything they return into an arena owned by the returned
+ * object; one free releases it all. Byte fields are bound and read as
+ * BLOBs so nothing is transcoded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "schema/store.h"
+
+extern const char pr_schema_001[];
+extern const size_t pr_schema_001_len;
+
+#define PR_DB_NAME        "polrec.db"
+#define PR_APPLICATION_ID 1886350450 /* 'polr', set by 001-initial.sql */
+#define PR_BUSY_MS        5000
+#define PR_LINEAGE_MAX    4096
+#define PR_ERR_MAX        512
+
+static const char *const migrations[] = {
+	pr_schema_001, /* version 1 */
+};
+#define PR_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- arena: all memory a reader returns ---- */
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t cap, used;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *head;
+};
+
+#define ARENA_CHUNK (16 * 1024)
+#define ARENA_ALIGN (_Alignof(max_align_t))
+
+static void *arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_chunk *c = a->head;
+	size_t cap;
+	void *p;
+
+	if (n > SIZE_MAX / 2)
+		return NULL;
+	n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (!c || c->cap - c->used < n) {
+		cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+/* Copy n bytes and add a NUL; NULL src with n == 0 gives "". */
+static char *arena_memdup(struct arena *a, const void *src, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	if (!p)
+		return NULL;
+	if (n)
+		memcpy(p, src, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void arena_release(struct arena *a)
+{
+	struct arena_chunk *c = a->head, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->head = NULL;
+}
+
+/* Keep the newest chunk, drop the rest: reuse between rows. */
+static void arena_reset(struct arena *a)
+{
+	if (!a->head)
+		return;
+	arena_release(&(struct arena){ a->head->next });
+	a->head->next = NULL;
+	a->head->used = 0;
+}
+
+/* ---- statements ---- */
+
+#define PROC_COLS(t)                                                         \
+	t "pid, " t "start_boot, " t "ppid, " t "pstart_boot, " t            \
+	"start_time, " t "uid, " t "gid, " t "loginuid, " t "sessionid, " t  \
+	"user, " t "exe, " t "argv, " t "argv_len, " t "argc, " t "flags, " t \
+	"cwd, " t "cgroup_id, " t "cgroup, " t "container_id, " t "sha256, " t \
+	"exit_time, " t "exit_code"
+#define PROC_NCOLS 22
+#define PROC_PARAMS                                                          \
+	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+
+#define PROC_UPDATE_IMAGE                                                    \
+	"ppid = excluded.ppid, pstart_boot = excluded.pstart_boot, "         \
+	"start_time = excluded.start_time, uid = excluded.uid, "             \
+	"gid = excluded.gid, loginuid = excluded.loginuid, "                 \
+	"sessionid = excluded.sessionid, user = excluded.user, "             \
+	"exe = excluded.exe, argv = excluded.argv, "                         \
+	"argv_len = excluded.argv_len, argc = excluded.argc, "               \
+	"flags = excluded.flags, cwd = excluded.cwd, "                       \
+	"cgroup_id = excluded.cgroup_id, cgroup = excluded.cgroup, "         \
+	"container_id = excluded.container_id, sha256 = excluded.sha256, "
+/* A known exit is never forgotten by a later write without one. */
+#define PROC_UPDATE_EXIT                                                     \
+	"exit_time = CASE WHEN excluded.exit_time != 0 THEN excluded.exit_time " \
+	"ELSE processes.exit_time END, "                                     \
+	"exit_code = CASE WHEN excluded.exit_time != 0 THEN excluded.exit_code " \
+	"ELSE processes.exit_code END"
+
+#define INC_COLS(t)                                                          \
+	t "id, " t "time, " t "policy, " t "rule, " t "severity, " t "kind, " t \
+	"action, " t "path, " t "expected, " t "actual, " t "lost_events"
+#define INC_NCOLS 11
+
+#define EVENT_COLS "time, kind, pid, start_boot, path, path2, detail"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SP_WRITE,
+	ST_SP_WRITE_RELEASE,
+	ST_SP_WRITE_UNDO,
+	ST_SP_READ,
+	ST_SP_READ_RELEASE,
+	ST_PUT_PROC,
+	ST_ENSURE_PROC,
+	ST_INS_INCIDENT,
+	ST_SET_INCIDENT_IMAGE,
+	ST_INS_IMAGE,
+	ST_INS_LINEAGE,
+	ST_INS_EVENT,
+	ST_INS_LOSS,
+	ST_INS_RUN,
+	ST_LIST_INCIDENTS,
+	ST_GET_INCIDENT,
+	ST_GET_LINEAGE,
+	ST_GET_EVENTS,
+	ST_FIND_PROC,
+	ST_FIND_PROC_PID,
+	ST_PROC_CHILDREN,
+	ST_COUNT_INCIDENTS,
+	ST_COUNT_PROCS,
+	ST_COUNT_EVENTS,
+	ST_LOSSES,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SP_WRITE] = "SAVEPOINT pr_write",
+	[ST_SP_WRITE_RELEASE] = "RELEASE pr_write",
+	[ST_SP_WRITE_UNDO] = "ROLLBACK TO pr_write",
+	[ST_SP_READ] = "SAVEPOINT pr_read",
+	[ST_SP_READ_RELEASE] = "RELEASE pr_read",
+	[ST_PUT_PROC] =
+		"INSERT INTO processes (" PROC_COLS("") ") VALUES (" PROC_PARAMS ") "
+		"ON CONFLICT (pid, start_boot) DO UPDATE SET "
+		PROC_UPDATE_IMAGE PROC_UPDATE_EXIT " RETURNING id",
+	[ST_ENSURE_PROC] =
+		"INSERT INTO processes (" PROC_COLS("") ") VALUES (" PROC_PARAMS ") "
+		"ON CONFLICT (pid, start_boot) DO UPDATE SET "
+		PROC_UPDATE_EXIT " RETURNING id",
+	[ST_INS_INCIDENT] =
+		"INSERT INTO incidents (time, policy, rule, severity, kind, action, "
+		"path, expected, actual, lost_events) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_SET_INCIDENT_IMAGE] =
+		"UPDATE incidents SET proc_image_id = ? WHERE id = ?",
+	[ST_INS_IMAGE] =
+		"INSERT INTO proc_images (" PROC_COLS("") ", incident_id, process_id) "
+		"VALUES (" PROC_PARAMS ", ?, ?)",
+	[ST_INS_LINEAGE] =
+		"INSERT INTO incident_lineage (incident_id, depth, image_id) "
+		"VALUES (?, ?, ?)",
+	[ST_INS_EVENT] =
+		"INSERT INTO incident_events (incident_id, seq, " EVENT_COLS ") "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_LOSS] =
+		"INSERT INTO losses (from_time, to_time, stage, kind, count) "
+		"VALUES (?, ?, ?, ?, ?)",
+	[ST_INS_RUN] = "INSERT INTO runs (time, what, detail) VALUES (?, ?, ?)",
+	[ST_LIST_INCIDENTS] =
+		"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.")
+		" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
+		" WHERE i.time >= ?1 AND i.time < ?2"
+		" AND (?3 IS NULL OR i.policy = ?3)"
+		" AND (?4 IS NULL OR i.severity = ?4)"
+		" ORDER BY i.time, i.id",
+	[ST_GET_INCIDENT] =
+		"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.")
+		" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
+		" WHERE i.id = ?",
+	[ST_GET_LINEAGE] =
+		"SELECT p.id, " PROC_COLS("p.")
+		" FROM incident_lineage l LEFT JOIN proc_images p ON p.id = l.image_id"
+		" WHERE l.incident_id = ? ORDER BY l.depth",
+	[ST_GET_EVENTS] =
+		"SELECT " EVENT_COLS " FROM incident_events"
+		" WHERE incident_id = ? ORDER BY time, seq",
+	[ST_FIND_PROC] =
+		"SELECT id, " PROC_COLS("") " FROM processes"
+		" WHERE pid = ? AND start_boot = ?",
+	[ST_FIND_PROC_PID] =
+		"SELECT id, " PROC_COLS("") " FROM processes"
+		" WHERE pid = ? ORDER BY start_boot DESC, id DESC",
+	[ST_PROC_CHILDREN] =
+		"SELECT id, " PROC_COLS("") " FROM processes"
+		" WHERE ppid = ? AND pstart_boot = ? ORDER BY start_boot, pid, id",
+	[ST_COUNT_INCIDENTS] = "SELECT count(*) FROM incidents",
+	[ST_COUNT_PROCS] = "SELECT count(*) FROM processes",
+	[ST_COUNT_EVENTS] = "SELECT count(*) FROM incident_events",
+	[ST_LOSSES] =
+		"SELECT from_time, to_time, stage, kind, count FROM losses"
+		" ORDER BY from_time, id",
+};
+
+struct pr_store {
+	sqlite3 *db;
+	enum pr_store_mode mode;
+	int version;
+	bool listing;
+	char *dir;
+	sqlite3_stmt *stmt[ST__COUNT];
+	char err[PR_ERR_MAX];
+};
+
+/* ---- errors: always one line ---- */
+
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+__attribute__((format(printf, 2, 3)))
+static void set_err(struct pr_store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	one_line(s->err);
+}
+
+/* "what: sqlite's message" */
+static void db_err(struct pr_store *s, const char *what)
+{
+	set_err(s, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *pr_store_errmsg(struct pr_store *s)
+{
+	if (!s)
+		return "no store";
+	return s->err[0] ? s->err : "no error";
+}
+
+int pr_store_schema_version(struct pr_store *s)
+{
+	return s->version;
+}
+
+static int require_write(struct pr_store *s, const char *what)
+{
+	if (s->mode == PR_STORE_WRITE)
+		return 0;
+	set_err(s, "%s: store is open read-only", what);
+	return -1;
+}
+
+/* ---- statement helpers ---- */
+
+static sqlite3_stmt *stmt_get(struct pr_store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+			db_err(s, "prepare");
+			return NULL;
+		}
+		s->stmt[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Release a statement after use: ends its read and frees bound pointers. */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Run a statement that returns no rows. */
+static int stmt_exec(struct pr_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
+static int run_simple(struct pr_store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+
+	return st ? stmt_exec(s, st, what) : -1;
+}
+
+/* Run a statement that returns one int64 (RETURNING id, count(*)). */
+static int64_t stmt_int64(struct pr_store *s, sqlite3_stmt *st, const char *what)
+{
+	int64_t v;
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			set_err(s, "%s: no row", what);
+		else
+			db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	v = sqlite3_column_int64(st, 0);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	return v;
+}
+
+static int64_t u2i(uint64_t v)
+{
+	return (int64_t)v; /* bit pattern: uint64 round-trips through INTEGER */
+}
+
+static int64_t clamp_time(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Raw bytes of a NUL-terminated string; NULL is "". */
+static int bind_bytes(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_blob(st, i, v ? v : "", v ? (int)strnlen(v, INT_MAX) : 0,
+				 SQLITE_STATIC);
+}
+
+/* Vocabulary names: TEXT, bytes unchanged (the database is UTF-8). */
+static int bind_name(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v ? v : "", v ? (int)strnlen(v, INT_MAX) : 0,
+				 SQLITE_STATIC);
+}
+
+static int bind_check(struct pr_store *s, int rc, const char *what)
+{
+	if (rc == SQLITE_OK)
+		return 0;
+	set_err(s, "%s: bind: %s", what, sqlite3_errstr(rc));
+	return -1;
+}
+
+/* ---- processes: binding and reading the 22 shared columns ---- */
+
+#define PR_STORE_ARGV_MAX (16u << 20)
+
+/* Binds p at parameters first..first+21. *packed is the argv blob, to be
+ * freed by the caller after the statement is done. */
+static int bind_proc(struct pr_store *s, sqlite3_stmt *st, int first,
+		     const struct pr_proc_rec *p, void **packed, const char *what)
+{
+	size_t plen;
+	int i = first, rc = SQLITE_OK;
+
+	*packed = NULL;
+	if (p->argv_len > PR_STORE_ARGV_MAX || (p->argv_len && !p->argv)) {
+		set_err(s, "%s: pid %u: bad argv (%zu bytes)", what, p->pid, p->argv_len);
+		return -1;
+	}
+	if (pr_blob_pack(p->argv, p->argv_len, packed, &plen)) {
+		set_err(s, "%s: pid %u: cannot compress argv", what, p->pid);
+		return -1;
+	}
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->pid);
+	rc = rc ?: sqlite3_bind_int64(st, i++, u2i(p->start_boot));
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->ppid);
+	rc = rc ?: sqlite3_bind_int64(st, i++, u2i(p->pstart_boot));
+	rc = rc ?: sqlite3_bind_int64(st, i++, u2i(p->start_time));
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->uid);
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->gid);
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->loginuid);
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->sessionid);
+	rc = rc ?: bind_bytes(st, i++, p->user);
+	rc = rc ?: bind_bytes(st, i++, p->exe);
+	rc = rc ?: sqlite3_bind_blob(st, i++, *packed, (int)plen, SQLITE_STATIC);
+	rc = rc ?: sqlite3_bind_int64(st, i++, (int64_t)p->argv_len);
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->argc);
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->flags);
+	rc = rc ?: bind_bytes(st, i++, p->cwd);
+	rc = rc ?: sqlite3_bind_int64(st, i++, u2i(p->cgroup_id));
+	rc = rc ?: bind_bytes(st, i++, p->cgroup);
+	rc = rc ?: bind_bytes(st, i++, p->container_id);
+	rc = rc ?: bind_name(st, i++, p->sha256);
+	rc = rc ?: sqlite3_bind_int64(st, i++, u2i(p->exit_time));
+	rc = rc ?: sqlite3_bind_int64(st, i++, p->exit_code);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		free(*packed);
+		*packed = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *col_bytes(struct arena *a, sqlite3_stmt *st, int col)
+{
+	const void *v = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	return arena_memdup(a, v, v ? (size_t)n : 0);
+}
+
+static const char *col_name(struct arena *a, sqlite3_stmt *st, int col)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	return arena_memdup(a, v, v ? (size_t)n : 0);
+}
+
+static int read_argv(struct pr_store *s, struct arena *a, sqlite3_stmt *st, int col,
+		     struct pr_proc_rec *p, const char *what)
+{
+	const void *blob = sqlite3_column_blob(st, col);
+	int blen = sqlite3_column_bytes(st, col);
+	int64_t want = sqlite3_column_int64(st, col + 1);
+	void *raw = NULL;
+	size_t n = 0;
+
+	if (want < 0 || want > PR_STORE_ARGV_MAX ||
+	    pr_blob_unpack(blob, blob ? (size_t)blen : 0, (size_t)want, &raw, &n) ||
+	    n != (size_t)want) {
+		free(raw);
+		set_err(s, "%s: pid %u: damaged argv blob", what, p->pid);
+		return -1;
+	}
+	p->argv = arena_memdup(a, raw, n);
+	p->argv_len = n;
+	free(raw);
+	if (!p->argv) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads PROC_COLS starting at col into p; strings go to a. */
+static int read_proc(struct pr_store *s, struct arena *a, sqlite3_stmt *st, int col,
+		     struct pr_proc_rec *p, const char *what)
+{
+	int c = col;
+
+	p->pid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->start_boot = (uint64_t)sqlite3_column_int64(st, c++);
+	p->ppid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->pstart_boot = (uint64_t)sqlite3_column_int64(st, c++);
+	p->start_time = (uint64_t)sqlite3_column_int64(st, c++);
+	p->uid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->gid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->loginuid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->sessionid = (uint32_t)sqlite3_column_int64(st, c++);
+	p->user = col_bytes(a, st, c++);
+	p->exe = col_bytes(a, st, c++);
+	if (read_argv(s, a, st, c, p, what))
+		return -1;
+	c += 2;
+	p->argc = (uint32_t)sqlite3_column_int64(st, c++);
+	p->flags = (uint32_t)sqlite3_column_int64(st, c++);
+	p->cwd = col_bytes(a, st, c++);
+	p->cgroup_id = (uint64_t)sqlite3_column_int64(st, c++);
+	p->cgroup = col_bytes(a, st, c++);
+	p->container_id = col_bytes(a, st, c++);
+	p->sha256 = col_name(a, st, c++);
+	p->exit_time = (uint64_t)sqlite3_column_int64(st, c++);
+	p->exit_code = (int32_t)sqlite3_column_int64(st, c++);
+	if (!p->user || !p->exe || !p->cwd || !p->cgroup || !p->container_id ||
+	    !p->sha256) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads "id, PROC_COLS" at col; a NULL id means the snapshot is missing. */
+static int read_proc_with_id(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
+			     int col, struct pr_proc_rec *p, const char *what)
+{
+	memset(p, 0, sizeof(*p));
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		set_err(s, "%s: process snapshot missing (damaged store)", what);
+		return -1;
+	}
+	p->id = sqlite3_column_int64(st, col);
+	return read_proc(s, a, st, col + 1, p, what);
+}
+
+/* ---- opening ---- */
+
+static int open_err(char *err, size_t errlen, const char *dir, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int open_err(char *err, size_t errlen, const char *dir, const char *fmt, ...)
+{
+	char what[PR_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (err && errlen) {
+		snprintf(err, errlen, "%s: %s", dir, what);
+		one_line(err);
+	}
+	return -1;
+}
+
+/* Refuse what another user could swap under us. */
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return open_err(err, errlen, dir, "%s", strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return open_err(err, errlen, dir,
+				"store directory is a symlink; refusing (give the real path)");
+	if (!S_ISDIR(st.st_mode))
+		return open_err(err, errlen, dir, "not a directory");
+	if (st.st_uid != geteuid())
+		return open_err(err, errlen, dir, "store directory is owned by uid %u, not us (%u)",
+				(unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return open_err(err, errlen, dir,
+				"store directory is writable by group or others; refusing");
+	return 0;
+}
+
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return open_err(err, errlen, dir, "cannot create store directory: %s",
+				strerror(errno));
+	return check_dir(dir, err, errlen);
+}
+
+/* Create (create) or fix a file as a regular 0600 file of ours, never via a
+ * symlink. Without create, a file that does not exist is fine (-wal/-shm). */
+static int make_private_file(const char *dir, const char *path, bool create,
+			     char *err, size_t errlen)
+{
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0);
+	struct stat st;
+	int fd = open(path, flags, 0600);
+
+	if (fd < 0) {
+		if (!create && errno == ENOENT)
+			return 0;
+		return open_err(err, errlen, dir, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return open_err(err, errlen, dir, "%s: not a regular file of ours", path);
+	}
+	if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600)) {
+		int e = errno;
+
+		close(fd);
+		return open_err(err, errlen, dir, "%s: chmod 0600: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int fix_wal_modes(const char *dir, const char *db, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "-wal", "-shm" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (snprintf(path, sizeof(path), "%s%s", db, suffix[i]) >= (int)sizeof(path))
+			return open_err(err, errlen, dir, "path too long");
+		if (make_private_file(dir, path, false, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int pragma_int(struct pr_store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err(s, "polrec.db");
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	else if (rc != SQLITE_DONE)
+		db_err(s, "polrec.db");
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int exec_sql(struct pr_store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	set_err(s, "%s: %s", what, msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int set_wal(struct pr_store *s)
+{
+	sqlite3_stmt *st;
+	const unsigned char *mode;
+	int ok, rc;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL)) {
+		db_err(s, "polrec.db");
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	mode = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	ok = mode && !strcmp((const char *)mode, "wal");
+	if (rc != SQLITE_ROW)
+		db_err(s, "polrec.db");
+	else if (!ok)
+		set_err(s, "polrec.db: cannot switch to WAL (journal_mode %s)", mode ? (const char *)mode : "?");
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* An empty database becomes ours; anything else with version 0 is not. */
+static int check_foreign(struct pr_store *s)
+{
+	int appid = 0, tables = 0;
+
+	if (pragma_int(s, "PRAGMA application_id", &appid) ||
+	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables))
+		return -1;
+	if ((appid != 0 && appid != PR_APPLICATION_ID) || tables != 0) {
+		set_err(s, "polrec.db: not a polrec store (application_id %d, %d schema objects, version 0)",
+			appid, tables);
+		return -1;
+	}
+	return 0;
+}
+
+static int migrate(struct pr_store *s)
+{
+	char sql[64];
+	int v;
+
+	if (exec_sql(s, "BEGIN IMMEDIATE", "polrec.db: migrate"))
+		return -1;
+	if (pragma_int(s, "PRAGMA user_version", &v))
+		goto fail;
+	if (v == 0 && check_foreign(s))
+		goto fail;
+	if (v > PR_SCHEMA_LATEST) {
+		set_err(s, "polrec.db: schema version %d is newer than this build knows (%d)",
+			v, PR_SCHEMA_LATEST);
+		goto fail;
+	}
+	for (; v < PR_SCHEMA_LATEST; v++) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "polrec.db: migration %d", v + 1);
+		if (exec_sql(s, migrations[v], what))
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", PR_SCHEMA_LATEST);
+	if (exec_sql(s, sql, "polrec.db: migrate") ||
+	    exec_sql(s, "COMMIT", "polrec.db: migrate"))
+		goto fail;
+	s->version = PR_SCHEMA_LATEST;
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* keeps the first error */
+	return -1;
+}
+
+static int check_version_read(struct pr_store *s)
+{
+	int v, appid, tables;
+
+	if (pragma_int(s, "PRAGMA user_version", &v) ||
+	    pragma_int(s, "PRAGMA application_id", &appid) ||
+	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables))
+		return -1;
+	if (appid != PR_APPLICATION_ID) {
+		if (v == 0 && appid == 0 && tables == 0)
+			set_err(s, "polrec.db: store not initialised yet (schema version 0); run polrecd once");
+		else
+			set_err(s, "polrec.db: not a polrec store (application_id %d)", appid);
+		return -1;
+	}
+	if (v > PR_SCHEMA_LATEST) {
+		set_err(s, "polrec.db: schema version %d is newer than this build knows (%d); use a newer polq",
+			v, PR_SCHEMA_LATEST);
+		return -1;
+	}
+	if (v < PR_SCHEMA_LATEST) {
+		set_err(s, "polrec.db: schema version %d is older than %d; run polrecd once to migrate it",
+			v, PR_SCHEMA_LATEST);
+		return -1;
+	}
+	s->version = v;
+	return 0;
+}
+
+/* The directory and polrec.db are checked with lstat/O_NOFOLLOW; symlinks
+ * above the store directory (/var/run -> /run) are the admin's business,
+ * so SQLite is not asked for SQLITE_OPEN_NOFOLLOW (which refuses them). */
+static int open_write(struct pr_store *s, const char *db, char *err, size_t errlen)
+{
+	if (make_dir(s->dir, err, errlen) ||
+	    make_private_file(s->dir, db, true, err, errlen))
+		return -1;
+	if (sqlite3_open_v2(db, &s->db, SQLITE_OPEN_READWRITE,
+			    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(s->db, PR_BUSY_MS);
+	if (set_wal(s) ||
+	    exec_sql(s, "PRAGMA synchronous = NORMAL", "polrec.db") ||
+	    exec_sql(s, "PRAGMA foreign_keys = ON", "polrec.db") ||
+	    migrate(s))
+		return -1;
+	return fix_wal_modes(s->dir, db, err, errlen);
+}
+
+static int open_read(struct pr_store *s, const char *db, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(db, &st)) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return open_err(err, errlen, s->dir, "no polrec store here (no %s)", PR_DB_NAME);
+		return open_err(err, errlen, s->dir, "%s: %s", PR_DB_NAME, strerror(errno));
+	}
+	if (sqlite3_open_v2(db, &s->db, SQLITE_OPEN_READONLY,
+			    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(s->db, PR_BUSY_MS);
+	return check_version_read(s);
+}
+
+int pr_store_open(struct pr_store **out, const char *dir, enum pr_store_mode mode,
+		  char *err, size_t errlen)
+{
+	struct pr_store *s;
+	char db[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!dir || !*dir)
+		return open_err(err, errlen, "(none)", "no store directory given");
+	if (snprintf(db, sizeof(db), "%s/%s", dir, PR_DB_NAME) >= (int)sizeof(db))
+		return open_err(err, errlen, dir, "path too long");
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->dir = strdup(dir))) {
+		free(s);
+		return open_err(err, errlen, dir, "out of memory");
+	}
+	s->mode = mode;
+	rc = mode == PR_STORE_WRITE ? open_write(s, db, err, errlen)
+				    : open_read(s, db, err, errlen);
+	if (rc) {
+		/* errors before sqlite are in err already; later ones in s->err */
+		if (err && errlen && !err[0])
+			open_err(err, errlen, dir, s->err[0] ? "%s" : PR_DB_NAME ": %s",
+				 s->err[0] ? s->err : s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		pr_store_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void pr_store_close(struct pr_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db); /* all statements finalized: cannot be busy */
+	free(s->dir);
+	free(s);
+}
+
+/* ---- writing ---- */
+
+int pr_store_begin(struct pr_store *s)
+{
+	if (require_write(s, "begin"))
+		return -1;
+	return run_simple(s, ST_BEGIN, "begin");
+}
+
+int pr_store_commit(struct pr_store *s)
+{
+	return run_simple(s, ST_COMMIT, "commit");
+}
+
+int pr_store_rollback(struct pr_store *s)
+{
+	return run_simple(s, ST_ROLLBACK, "rollback");
+}
+
+static int64_t upsert_process(struct pr_store *s, enum stmt_id id,
+			      const struct pr_proc_rec *p, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+	void *packed;
+	int64_t row;
+
+	if (!st || bind_proc(s, st, 1, p, &packed, what))
+		return -1;
+	row = stmt_int64(s, st, what);
+	free(packed);
+	return row;
+}
+
+int64_t pr_store_put_process(struct pr_store *s, const struct pr_proc_rec *p)
+{
+	if (require_write(s, "put process"))
+		return -1;
+	if (!p) {
+		set_err(s, "put process: no process");
+		return -1;
+	}
+	return upsert_process(s, ST_PUT_PROC, p, "put process");
+}
+
+static int with_savepoint_begin(struct pr_store *s)
+{
+	return run_simple(s, ST_SP_WRITE, "savepoint");
+}
+
+/* Keeps the error that made us undo. */
+static void with_savepoint_undo(struct pr_store *s)
+{
+	char keep[PR_ERR_MAX];
+
+	memcpy(keep, s->err, sizeof(keep));
+	run_simple(s, ST_SP_WRITE_UNDO, "rollback to savepoint");
+	run_simple(s, ST_SP_WRITE_RELEASE, "release savepoint");
+	memcpy(s->err, keep, sizeof(keep));
+}
+
+static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_rec *inc)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INS_INCIDENT);
+	int rc = SQLITE_OK;
+
+	if (!st)
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(inc->time));
+	rc = rc ?: bind_name(st, 2, inc->policy);
+	rc = rc ?: bind_name(st, 3, inc->rule);
+	rc = rc ?: bind_name(st, 4, inc->severity);
+	rc = rc ?: bind_name(st, 5, inc->kind);
+	rc = rc ?: bind_name(st, 6, inc->action);
+	rc = rc ?: bind_bytes(st, 7, inc->path);
+	rc = rc ?: bind_bytes(st, 8, inc->expected);
+	rc = rc ?: bind_bytes(st, 9, inc->actual);
+	rc = rc ?: sqlite3_bind_int64(st, 10, u2i(inc->lost_events));
+	if (bind_check(s, rc, "add incident")) {
+		stmt_done(st);
+		return -1;
+	}
+	if (stmt_exec(s, st, "add incident"))
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+/* Snapshot p for incident iid; also make sure the process row exists. */
+static int64_t insert_image(struct pr_store *s, int64_t iid, const struct pr_proc_rec *p)
+{
+	sqlite3_stmt *st;
+	int64_t pid_row = upsert_process(s, ST_ENSURE_PROC, p, "add incident: process");
+	void *packed;
+	int rc;
+
+	if (pid_row < 0)
+		return -1;
+	st = stmt_get(s, ST_INS_IMAGE);
+	if (!st || bind_proc(s, st, 1, p, &packed, "add incident: image"))
+		return -1;
+	rc = sqlite3_bind_int64(st, PROC_NCOLS + 1, iid);
+	rc = rc ?: sqlite3_bind_int64(st, PROC_NCOLS + 2, pid_row);
+	if (bind_check(s, rc, "add incident: image"))
+		rc = -1;
+	else
+		rc = stmt_exec(s, st, "add incident: image");
+	stmt_done(st);
+	free(packed);
+	return rc ? -1 : sqlite3_last_insert_rowid(s->db);
+}
+
+static int exec_3int(struct pr_store *s, enum stmt_id id, int64_t a, int64_t b,
+		     int64_t c, int nparams, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_bind_int64(st, 1, a);
+	rc = rc ?: sqlite3_bind_int64(st, 2, b);
+	if (nparams > 2)
+		rc = rc ?: sqlite3_bind_int64(st, 3, c);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, what);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool proc_equal(const struct pr_proc_rec *a, const struct pr_proc_rec *b)
+{
+	return a->pid == b->pid && a->ppid == b->ppid &&
+	       a->start_boot == b->start_boot && a->pstart_boot == b->pstart_boot &&
+	       a->start_time == b->start_time && a->uid == b->uid &&
+	       a->gid == b->gid && a->loginuid == b->loginuid &&
+	       a->sessionid == b->sessionid && a->argv_len == b->argv_len &&
+	       a->argc == b->argc && a->flags == b->flags &&
+	       a->cgroup_id == b->cgroup_id && a->exit_time == b->exit_time &&
+	       a->exit_code == b->exit_code &&
+	       (a->argv_len == 0 || !memcmp(a->argv, b->argv, a->argv_len)) &&
+	       str_eq(a->user, b->user) && str_eq(a->exe, b->exe) &&
+	       str_eq(a->cwd, b->cwd) && str_eq(a->cgroup, b->cgroup) &&
+	       str_eq(a->container_id, b->container_id) && str_eq(a->sha256, b->sha256);
+}
+
+static int insert_event(struct pr_store *s, int64_t iid, int64_t seq,
+			const struct pr_event_rec *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INS_EVENT);
+	int rc = SQLITE_OK;
+
+	if (!st)
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, iid);
+	rc = rc ?: sqlite3_bind_int64(st, 2, seq);
+	rc = rc ?: sqlite3_bind_int64(st, 3, u2i(e->time));
+	rc = rc ?: bind_name(st, 4, e->kind);
+	rc = rc ?: sqlite3_bind_int64(st, 5, e->pid);
+	rc = rc ?: sqlite3_bind_int64(st, 6, u2i(e->start_boot));
+	rc = rc ?: bind_bytes(st, 7, e->path);
+	rc = rc ?: bind_bytes(st, 8, e->path2);
+	rc = rc ?: bind_bytes(st, 9, e->detail);
+	if (bind_check(s, rc, "add incident: event")) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, "add incident: event");
+}
+
+static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_rec *inc,
+				 const struct pr_proc_rec *lineage, size_t nlineage,
+				 const struct pr_event_rec *events, size_t nevents)
+{
+	int64_t iid, img, vimg;
+
+	iid = insert_incident_row(s, inc);
+	if (iid < 0)
+		return -1;
+	vimg = insert_image(s, iid, &inc->proc);
+	if (vimg < 0 ||
+	    exec_3int(s, ST_SET_INCIDENT_IMAGE, vimg, iid, 0, 2, "add incident: image"))
+		return -1;
+	for (size_t i = 0; i < nlineage; i++) {
+		img = i == 0 && proc_equal(&lineage[0], &inc->proc)
+			? vimg : insert_image(s, iid, &lineage[i]);
+		if (img < 0 ||
+		    exec_3int(s, ST_INS_LINEAGE, iid, (int64_t)i, img, 3, "add incident: lineage"))
+			return -1;
+	}
+	for (size_t i = 0; i < nevents; i++)
+		if (insert_event(s, iid, (int64_t)i, &events[i]))
+			return -1;
+	return iid;
+}
+
+int64_t pr_store_add_incident(struct pr_store *s, const struct pr_incident_rec *inc,
+			      const struct pr_proc_rec *lineage, size_t nlineage,
+			      const struct pr_event_rec *events, size_t nevents)
+{
+	int64_t iid;
+
+	if (require_write(s, "add incident"))
+		return -1;
+	if (!inc || (nlineage && !lineage) || (nevents && !events)) {
+		set_err(s, "add incident: missing incident, lineage or events");
+		return -1;
+	}
+	if (with_savepoint_begin(s))
+		return -1;
+	iid = add_incident_rows(s, inc, lineage, nlineage, events, nevents);
+	if (iid < 0) {
+		with_savepoint_undo(s);
+		return -1;
+	}
+	if (run_simple(s, ST_SP_WRITE_RELEASE, "add incident: release savepoint")) {
+		with_savepoint_undo(s);
+		return -1;
+	}
+	return iid;
+}
+
+int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
+		      const char *stage, const char *kind, uint64_t count)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+
+	if (require_write(s, "add loss") || !(st = stmt_get(s, ST_INS_LOSS)))
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(from));
+	rc = rc ?: sqlite3_bind_int64(st, 2, u2i(to));
+	rc = rc ?: bind_name(st, 3, stage);
+	rc = rc ?: bind_name(st, 4, kind);
+	rc = rc ?: sqlite3_bind_int64(st, 5, u2i(count));
+	if (bind_check(s, rc, "add loss")) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, "add loss");
+}
+
+int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const char *detail)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+
+	if (require_write(s, "add run") || !(st = stmt_get(s, ST_INS_RUN)))
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(time));
+	rc = rc ?: bind_name(st, 2, what);
+	rc = rc ?: bind_bytes(st, 3, detail);
+	if (bind_check(s, rc, "add run")) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, "add run");
+}
+
+/* ---- reading ---- */
+
+/* Reads INC_COLS, then "id, PROC_COLS" of the violator's snapshot. */
+static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
+			 struct pr_incident_rec *inc, const char *what)
+{
+	int c = 0;
+
+	memset(inc, 0, sizeof(*inc));
+	inc->id = sqlite3_column_int64(st, c++);
+	inc->time = (uint64_t)sqlite3_column_int64(st, c++);
+	inc->policy = col_name(a, st, c++);
+	inc->rule = col_name(a, st, c++);
+	inc->severity = col_name(a, st, c++);
+	inc->kind = col_name(a, st, c++);
+	inc->action = col_name(a, st, c++);
+	inc->path = col_bytes(a, st, c++);
+	inc->expected = col_bytes(a, st, c++);
+	inc->actual = col_bytes(a, st, c++);
+	inc->lost_events = (uint64_t)sqlite3_column_int64(st, c++);
+	if (!inc->policy || !inc->rule || !inc->severity || !inc->kind ||
+	    !inc->action || !inc->path || !inc->expected || !inc->actual) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return read_proc_with_id(s, a, st, INC_NCOLS, &inc->proc, what);
+}
+
+long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
+			     pr_incident_cb cb, void *arg)
+{
+	static const struct pr_query all;
+	struct arena a = { 0 };
+	struct pr_incident_rec inc;
+	sqlite3_stmt *st;
+	long n = 0;
+	int rc;
+
+	if (s->listing) {
+		set_err(s, "list incidents: called from its own callback");
+		return -1;
+	}
+	if (!(st = stmt_get(s, ST_LIST_INCIDENTS)))
+		return -1;
+	q = q ? q : &all;
+	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
+	rc = rc ?: sqlite3_bind_int64(st, 2, q->until ? clamp_time(q->until) : INT64_MAX);
+	rc = rc ?: (q->policy ? bind_name(st, 3, q->policy) : SQLITE_OK);
+	rc = rc ?: (q->severity ? bind_name(st, 4, q->severity) : SQLITE_OK);
+	if (bind_check(s, rc, "list incidents")) {
+		stmt_done(st);
+		return -1;
+	}
+	s->listing = true;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char what[48];
+
+		arena_reset(&a);
+		snprintf(what, sizeof(what), "incident %lld",
+			 (long long)sqlite3_column_int64(st, 0));
+		if (read_incident(s, &a, st, &inc, what)) {
+			n = -1;
+			break;
+		}
+		n++;
+		if (cb && cb(&inc, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(s, "list incidents");
+		n = -1;
+	}
+	s->listing = false;
+	stmt_done(st);
+	arena_release(&a);
+	return n;
+}
+
+/* A growable array of records, copied into the arena when complete. */
+struct vec {
+	void *v;
+	size_t n, cap, size;
+};
+
+static void *vec_push(struct vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *nv = reallocarray(v->v, cap, v->size);
+
+		if (!nv)
+			return NULL;
+		v->v = nv;
+		v->cap = cap;
+	}
+	return memset((char *)v->v + v->n++ * v->size, 0, v->size);
+}
+
+/* Moves the records into a; returns NULL (with n == 0 meaning empty). */
+static void *vec_finish(struct vec *v, struct arena *a, bool *oom)
+{
+	void *out = NULL;
+
+	*oom = false;
+	if (v->n) {
+		out = arena_alloc(a, v->n * v->size);
+		if (out)
+			memcpy(out, v->v, v->n * v->size);
+		else
+			*oom = true;
+	}
+	free(v->v);
+	v->v = NULL;
+	return out;
+}
+
+static int read_event(struct arena *a, sqlite3_stmt *st, struct pr_event_rec *e)
+{
+	e->time = (uint64_t)sqlite3_column_int64(st, 0);
+	e->kind = col_name(a, st, 1);
+	e->pid = (uint32_t)sqlite3_column_int64(st, 2);
+	e->start_boot = (uint64_t)sqlite3_column_int64(st, 3);
+	e->path = col_bytes(a, st, 4);
+	e->path2 = col_bytes(a, st, 5);
+	e->detail = col_bytes(a, st, 6);
+	return e->kind && e->path && e->path2 && e->detail ? 0 : -1;
+}
+
+/* Returns 0, 1 when no such incident, -1 on error. */
+static int get_incident_head(struct pr_store *s, struct arena *a, int64_t id,
+			     struct pr_incident_rec *inc, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_GET_INCIDENT);
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, id), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		stmt_done(st);
+		return 1;
+	}
+	if (rc != SQLITE_ROW) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	rc = read_incident(s, a, st, inc, what);
+	stmt_done(st);
+	return rc;
+}
+
+static int get_incident_lineage(struct pr_store *s, struct arena *a,
+				struct pr_incident_full *f, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_GET_LINEAGE);
+	struct vec v = { .size = sizeof(struct pr_proc_rec) };
+	struct pr_proc_rec *p;
+	bool oom;
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, f->inc.id), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(p = vec_push(&v))) {
+			set_err(s, "%s: out of memory", what);
+			goto fail;
+		}
+		if (read_proc_with_id(s, a, st, 0, p, what))
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(s, what);
+		goto fail;
+	}
+	stmt_done(st);
+	f->nlineage = v.n;
+	f->lineage = vec_finish(&v, a, &oom);
+	if (oom)
+		set_err(s, "%s: out of memory", what);
+	return oom ? -1 : 0;
+fail:
+	stmt_done(st);
+	free(v.v);
+	return -1;
+}
+
+static int get_incident_events(struct pr_store *s, struct arena *a,
+			       struct pr_incident_full *f, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_GET_EVENTS);
+	struct vec v = { .size = sizeof(struct pr_event_rec) };
+	struct pr_event_rec *e;
+	bool oom;
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, f->inc.id), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(e = vec_push(&v)) || read_event(a, st, e)) {
+			set_err(s, "%s: out of memory", what);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(s, what);
+		goto fail;
+	}
+	stmt_done(st);
+	f->nevents = v.n;
+	f->events = vec_finish(&v, a, &oom);
+	if (oom)
+		set_err(s, "%s: out of memory", what);
+	return oom ? -1 : 0;
+fail:
+	stmt_done(st);
+	free(v.v);
+	return -1;
+}
+
+/* One read snapshot for several statements; nests inside a write
+ * transaction of the same connection. */
+static int read_begin(struct pr_store *s)
+{
+	return run_simple(s, ST_SP_READ, "read snapshot");
+}
+
+static void read_end(struct pr_store *s)
+{
+	char keep[PR_ERR_MAX];
+
+	memcpy(keep, s->err, sizeof(keep));
+	run_simple(s, ST_SP_READ_RELEASE, "release read snapshot");
+	memcpy(s->err, keep, sizeof(keep)); /* nothing was written: keep the first error */
+}
+
+static struct arena *arena_new(void)
+{
+	return calloc(1, sizeof(struct arena));
+}
+
+static void arena_free(struct arena *a)
+{
+	if (a) {
+		arena_release(a);
+		free(a);
+	}
+}
+
+int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_full **out)
+{
+	struct arena *a = arena_new();
+	struct pr_incident_full *f;
+	char what[48];
+	int rc;
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "incident %lld", (long long)id);
+	if (!a || !(f = arena_alloc(a, sizeof(*f)))) {
+		arena_free(a);
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->priv = a;
+	if (read_begin(s)) {
+		arena_free(a);
+		return -1;
+	}
+	rc = get_incident_head(s, a, id, &f->inc, what);
+	if (rc == 0)
+		rc = get_incident_lineage(s, a, f, what);
+	if (rc == 0)
+		rc = get_incident_events(s, a, f, what);
+	read_end(s);
+	if (rc) {
+		arena_free(a);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+void pr_incident_full_free(struct pr_incident_full *f)
+{
+	if (f)
+		arena_free(f->priv); /* f lives in its own arena */
+}
+
+/* ---- processes ---- */
+
+/* Appends the rows of a prepared, bound statement ("id, PROC_COLS"). */
+static int collect_procs(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
+			 struct vec *v, const char *what)
+{
+	struct pr_proc_rec *p;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(p = vec_push(v))) {
+			set_err(s, "%s: out of memory", what);
+			stmt_done(st);
+			return -1;
+		}
+		if (read_proc_with_id(s, a, st, 0, p, what)) {
+			stmt_done(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		db_err(s, what);
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int bind_ident(struct pr_store *s, sqlite3_stmt *st, uint32_t pid,
+		      uint64_t start_boot, const char *what)
+{
+	int rc = sqlite3_bind_int64(st, 1, pid);
+
+	rc = rc ?: sqlite3_bind_int64(st, 2, u2i(start_boot));
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* Finishes a proc list from v; on failure frees everything. */
+static int proc_list_finish(struct pr_store *s, struct arena *a, struct vec *v,
+			    int rc, struct pr_proc_list *out, const char *what)
+{
+	bool oom = false;
+	size_t n = v->n;
+
+	if (rc == 0)
+		out->v = vec_finish(v, a, &oom);
+	free(v->v);
+	v->v = NULL;
+	if (rc || oom) {
+		if (oom)
+			set_err(s, "%s: out of memory", what);
+		arena_free(a);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	out->n = n;
+	out->priv = a;
+	return 0;
+}
+
+static int proc_list_start(struct pr_store *s, struct pr_proc_list *out,
+			   struct arena **a, const char *what)
+{
+	memset(out, 0, sizeof(*out));
+	*a = arena_new();
+	if (!*a) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+int pr_store_find_processes(struct pr_store *s, uint32_t pid, uint64_t start_boot,
+			    struct pr_proc_list *out)
+{
+	struct vec v = { .size = sizeof(struct pr_proc_rec) };
+	const char *what = "find processes";
+	sqlite3_stmt *st;
+	struct arena *a;
+	int rc = -1;
+
+	if (proc_list_start(s, out, &a, what))
+		return -1;
+	if (start_boot == 0) {
+		st = stmt_get(s, ST_FIND_PROC_PID);
+		if (st && !bind_check(s, sqlite3_bind_int64(st, 1, pid), what))
+			rc = collect_procs(s, a, st, &v, what);
+		else if (st)
+			stmt_done(st);
+	} else {
+		st = stmt_get(s, ST_FIND_PROC);
+		if (st && !bind_ident(s, st, pid, start_boot, what))
+			rc = collect_procs(s, a, st, &v, what);
+	}
+	return proc_list_finish(s, a, &v, rc, out, what);
+}
+
+static bool seen_row(const struct vec *v, int64_t id)
+{
+	const struct pr_proc_rec *p = v->v;
+
+	for (size_t i = 0; i < v->n; i++)
+		if (p[i].id == id)
+			return true;
+	return false;
+}
+
+/* Follows (ppid, pstart_boot) links. Stops at a process not recorded, at a
+ * row already seen (a cycle in a damaged store) or after PR_LINEAGE_MAX. */
+static int walk_lineage(struct pr_store *s, struct arena *a, struct vec *v,
+			uint32_t pid, uint64_t start_boot, const char *what)
+{
+	for (int steps = 0; steps < PR_LINEAGE_MAX; steps++) {
+		sqlite3_stmt *st = stmt_get(s, ST_FIND_PROC);
+		struct vec one = { .size = sizeof(struct pr_proc_rec) };
+		struct pr_proc_rec *p;
+
+		if (!st || bind_ident(s, st, pid, start_boot, what))
+			return -1;
+		if (collect_procs(s, a, st, &one, what)) {
+			free(one.v);
+			return -1;
+		}
+		if (one.n == 0 || seen_row(v, ((struct pr_proc_rec *)one.v)->id)) {
+			free(one.v);
+			return 0;
+		}
+		if (!(p = vec_push(v))) {
+			free(one.v);
+			set_err(s, "%s: out of memory", what);
+			return -1;
+		}
+		*p = *(struct pr_proc_rec *)one.v;
+		free(one.v);
+		if (p->ppid == 0 && p->pstart_boot == 0)
+			return 0;
+		pid = p->ppid;
+		start_boot = p->pstart_boot;
+	}
+	return 0;
+}
+
+int pr_store_process_lineage(struct pr_store *s, uint32_t pid, uint64_t start_boot,
+			     struct pr_proc_list *out)
+{
+	struct vec v = { .size = sizeof(struct pr_proc_rec) };
+	const char *what = "process lineage";
+	struct arena *a;
+	int rc;
+
+	if (proc_list_start(s, out, &a, what))
+		return -1;
+	if (read_begin(s))
+		return proc_list_finish(s, a, &v, -1, out, what);
+	rc = walk_lineage(s, a, &v, pid, start_boot, what);
+	read_end(s);
+	return proc_list_finish(s, a, &v, rc, out, what);
+}
+
+int pr_store_process_children(struct pr_store *s, uint32_t pid, uint64_t start_boot,
+			      struct pr_proc_list *out)
+{
+	struct vec v = { .size = sizeof(struct pr_proc_rec) };
+	const char *what = "process children";
+	sqlite3_stmt *st;
+	struct arena *a;
+	int rc = -1;
+
+	if (proc_list_start(s, out, &a, what))
+		return -1;
+	st = stmt_get(s, ST_PROC_CHILDREN);
+	if (st && !bind_ident(s, st, pid, start_boot, what))
+		rc = collect_procs(s, a, st, &v, what);
+	return proc_list_finish(s, a, &v, rc, out, what);
+}
+
+void pr_proc_list_free(struct pr_proc_list *l)
+{
+	if (!l)
+		return;
+	arena_free(l->priv);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- stats ---- */
+
+static int count_rows(struct pr_store *s, enum stmt_id id, uint64_t *out)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+	int64_t n;
+
+	if (!st)
+		return -1;
+	n = stmt_int64(s, st, "stats");
+	if (n < 0)
+		return -1;
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int read_losses(struct pr_store *s, struct arena *a, struct pr_stats *out)
+{
+	struct vec v = { .size = sizeof(struct pr_loss_rec) };
+	sqlite3_stmt *st = stmt_get(s, ST_LOSSES);
+	struct pr_loss_rec *l;
+	bool oom;
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(l = vec_push(&v)))
+			break;
+		l->from = (uint64_t)sqlite3_column_int64(st, 0);
+		l->to = (uint64_t)sqlite3_column_int64(st, 1);
+		l->stage = col_name(a, st, 2);
+		l->kind = col_name(a, st, 3);
+		l->count = (uint64_t)sqlite3_column_int64(st, 4);
+		if (!l->stage || !l->kind)
+			break;
+	}
+	if (rc == SQLITE_ROW)
+		set_err(s, "stats: out of memory");
+	else if (rc != SQLITE_DONE)
+		db_err(s, "stats: losses");
+	stmt_done(st);
+	if (rc != SQLITE_DONE) {
+		free(v.v);
+		return -1;
+	}
+	out->nlosses = v.n;
+	out->losses = vec_finish(&v, a, &oom);
+	if (oom)
+		set_err(s, "stats: out of memory");
+	return oom ? -1 : 0;
+}
+
+int pr_store_stats(struct pr_store *s, struct pr_stats *out)
+{
+	struct arena *a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(a = arena_new())) {
+		set_err(s, "stats: out of memory");
+		return -1;
+	}
+	if (read_begin(s)) {
+		arena_free(a);
+		return -1;
+	}
+	rc = count_rows(s, ST_COUNT_INCIDENTS, &out->incidents);
+	rc = rc ?: count_rows(s, ST_COUNT_PROCS, &out->processes);
+	rc = rc ?: count_rows(s, ST_COUNT_EVENTS, &out->events);
+	rc = rc ?: read_losses(s, a, out);
+	read_end(s);
+	if (rc) {
+		arena_free(a);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	out->priv = a;
+	return 0;
+}
+
+void pr_stats_free(struct pr_stats *st)
+{
+	if (!st)
+		return;
+	arena_free(st->priv);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---- checks ---- */
+
+int pr_store_check(struct pr_store *s, int full)
+{
+	sqlite3_stmt *st;
+	const char *sql = full ? "PRAGMA integrity_check(1)" : "PRAGMA quick_check(1)";
+	const unsigned char *r;
+	int rc, bad = 0;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_err(s, "check");
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = sqlite3_column_text(st, 0);
+		if (!r || strcmp((const char *)r, "ok")) {
+			set_err(s, "check: %s", r ? (const char *)r : "(no answer)");
+			bad = 1;
+		}
+	} else {
+		db_err(s, "check");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return -1;
+	return bad;
+}

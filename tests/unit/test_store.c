@@ -1,0 +1,983 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The store layer: round trips, filters, snapshots, modes, damage. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "schema/store.h"
+
+struct fx {
+	char tmp[64];
+	char dir[128]; /* tmp/store, not created yet */
+	char err[1024];
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	strcpy(fx->tmp, "/tmp/polrec-test-store.XXXXXX");
+	assert_non_null(mkdtemp(fx->tmp));
+	snprintf(fx->dir, sizeof(fx->dir), "%s/store", fx->tmp);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	nftw(fx->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static struct pr_store *open_ok(struct fx *fx, enum pr_store_mode mode)
+{
+	struct pr_store *s = NULL;
+
+	if (pr_store_open(&s, fx->dir, mode, fx->err, sizeof(fx->err)))
+		fail_msg("open %s: %s", fx->dir, fx->err);
+	return s;
+}
+
+/* ---- hostile records ---- */
+
+static char long_path[4001];
+static char big_argv[64 * 1024];
+
+static void init_hostile(void)
+{
+	long_path[0] = '/';
+	for (size_t i = 1; i < sizeof(long_path) - 1; i++)
+		long_path[i] = i % 100 == 0 ? '/' : i % 37 == 0 ? '\n' : (char)(0x80 + i % 127);
+	long_path[sizeof(long_path) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(big_argv); i++)
+		big_argv[i] = i % 17 == 16 ? '\0' : (char)(i * 31 + 1);
+}
+
+static struct pr_proc_rec proc(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart,
+			       const char *exe)
+{
+	static const char argv[] = "sh\0-c\0echo 'a\nb' \xff\xfe\0";
+
+	return (struct pr_proc_rec){
+		.pid = pid, .ppid = ppid, .start_boot = start, .pstart_boot = pstart,
+		.start_time = 1700000000000000000ull + start,
+		.uid = 1000, .gid = 1000, .loginuid = 4294967295u, .sessionid = 7,
+		.user = "us\ner\xff", .exe = exe,
+		.argv = argv, .argv_len = sizeof(argv) - 1, .argc = 3,
+		.flags = 2, .cwd = "/home/u\n/\xc3\x28",
+		.cgroup_id = 0xfedcba9876543210ull, .cgroup = "/user.slice/x\ny",
+		.container_id = "", .sha256 = "ab12", .exit_time = 0, .exit_code = 0,
+	};
+}
+
+static void assert_str(const char *got, const char *want)
+{
+	assert_non_null(got);
+	assert_int_equal(strlen(got), strlen(want ? want : ""));
+	assert_memory_equal(got, want ? want : "", strlen(got) + 1);
+}
+
+static void assert_proc_eq(const struct pr_proc_rec *g, const struct pr_proc_rec *w)
+{
+	assert_int_equal(g->pid, w->pid);
+	assert_int_equal(g->ppid, w->ppid);
+	assert_true(g->start_boot == w->start_boot);
+	assert_true(g->pstart_boot == w->pstart_boot);
+	assert_true(g->start_time == w->start_time);
+	assert_int_equal(g->uid, w->uid);
+	assert_int_equal(g->gid, w->gid);
+	assert_int_equal(g->loginuid, w->loginuid);
+	assert_int_equal(g->sessionid, w->sessionid);
+	assert_str(g->user, w->user);
+	assert_str(g->exe, w->exe);
+	assert_int_equal(g->argv_len, w->argv_len);
+	if (w->argv_len)
+		assert_memory_equal(g->argv, w->argv, w->argv_len);
+	assert_non_null(g->argv);
+	assert_int_equal(g->argv[g->argv_len], '\0');
+	assert_int_equal(g->argc, w->argc);
+	assert_int_equal(g->flags, w->flags);
+	assert_str(g->cwd, w->cwd);
+	assert_true(g->cgroup_id == w->cgroup_id);
+	assert_str(g->cgroup, w->cgroup);
+	assert_str(g->container_id, w->container_id);
+	assert_str(g->sha256, w->sha256);
+	assert_true(g->exit_time == w->exit_time);
+	assert_int_equal(g->exit_code, w->exit_code);
+}
+
+static void assert_one_line(const char *msg)
+{
+	assert_non_null(msg);
+	assert_true(msg[0] != '\0');
+	assert_null(strchr(msg, '\n'));
+}
+
+/* ---- opening ---- */
+
+static void test_open_creates_private(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	char path[256];
+	struct stat st;
+
+	assert_int_equal(pr_store_schema_version(s), 1);
+	assert_int_equal(stat(fx->dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "polrec.db", "polrec.db-wal", "polrec.db-shm" };
+
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, names[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+	assert_int_equal(pr_store_check(s, 0), 0);
+	assert_int_equal(pr_store_check(s, 1), 0);
+	pr_store_close(s);
+
+	/* again: nothing to migrate, same version */
+	s = open_ok(fx, PR_STORE_WRITE);
+	assert_int_equal(pr_store_schema_version(s), 1);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_schema_version(s), 1);
+	pr_store_close(s);
+}
+
+static void test_open_fixes_db_mode(void **state)
+{
+	struct fx *fx = *state;
+	char path[256];
+	struct stat st;
+
+	pr_store_close(open_ok(fx, PR_STORE_WRITE));
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	pr_store_close(open_ok(fx, PR_STORE_WRITE));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+static void test_open_symlink_dir_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+	char real[128];
+
+	snprintf(real, sizeof(real), "%s/real", fx->tmp);
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, fx->dir), 0);
+	assert_int_equal(pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)), -1);
+	assert_null(s);
+	assert_one_line(fx->err);
+	assert_non_null(strstr(fx->err, "symlink"));
+	assert_int_equal(strncmp(fx->err, fx->dir, strlen(fx->dir)), 0);
+
+	/* a symlink above the store directory is fine */
+	snprintf(fx->dir, sizeof(fx->dir), "%s/store/inner", fx->tmp);
+	pr_store_close(open_ok(fx, PR_STORE_WRITE));
+	pr_store_close(open_ok(fx, PR_STORE_READ));
+}
+
+static void test_open_shared_dir_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	assert_int_equal(chmod(fx->dir, 0777), 0);
+	assert_int_equal(pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)), -1);
+	assert_one_line(fx->err);
+	assert_non_null(strstr(fx->err, "writable by group or others"));
+}
+
+static void test_read_missing_store(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s: no polrec store here (no polrec.db)", fx->dir);
+	assert_int_equal(pr_store_open(&s, fx->dir, PR_STORE_READ, fx->err, sizeof(fx->err)), -1);
+	assert_null(s);
+	assert_string_equal(fx->err, want);
+	assert_int_equal(access(fx->dir, F_OK), -1); /* READ creates nothing */
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	assert_int_equal(pr_store_open(&s, fx->dir, PR_STORE_READ, fx->err, sizeof(fx->err)), -1);
+	assert_string_equal(fx->err, want);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_garbage_db(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+	char path[256], junk[8192];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 13 + 7);
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	write_file(path, junk, sizeof(junk));
+	for (int mode = 0; mode < 2; mode++) {
+		assert_int_equal(pr_store_open(&s, fx->dir, mode, fx->err, sizeof(fx->err)), -1);
+		assert_null(s);
+		assert_one_line(fx->err);
+		assert_non_null(strstr(fx->err, "file is not a database"));
+		assert_int_equal(strncmp(fx->err, fx->dir, strlen(fx->dir)), 0);
+	}
+}
+
+static void test_foreign_db_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+	char path[256];
+	sqlite3 *db;
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (int mode = 0; mode < 2; mode++) {
+		assert_int_equal(pr_store_open(&s, fx->dir, mode, fx->err, sizeof(fx->err)), -1);
+		assert_one_line(fx->err);
+		assert_non_null(strstr(fx->err, "not a polrec store"));
+	}
+}
+
+static void set_user_version(struct fx *fx, int v)
+{
+	char path[256], sql[64];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = NULL;
+
+	pr_store_close(open_ok(fx, PR_STORE_WRITE));
+	set_user_version(fx, 99);
+	for (int mode = 0; mode < 2; mode++) {
+		assert_int_equal(pr_store_open(&s, fx->dir, mode, fx->err, sizeof(fx->err)), -1);
+		assert_one_line(fx->err);
+		assert_non_null(strstr(fx->err, "newer"));
+	}
+}
+
+/* ---- processes ---- */
+
+static void test_process_roundtrip_hostile(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec a = proc(4242, 123456789, 1, 1000, long_path);
+	struct pr_proc_rec b = proc(4243, UINT64_MAX - 5, 4242, 123456789, "/bin/\n\xff");
+	struct pr_proc_rec c = proc(4244, 99, 4242, 123456789, "");
+	struct pr_proc_rec *all[] = { &a, &b, &c };
+	struct pr_proc_list l;
+	int64_t id;
+
+	b.argv = big_argv;
+	b.argv_len = sizeof(big_argv);
+	b.argc = 3855;
+	b.exit_time = 1800000000000000000ull;
+	b.exit_code = -9;
+	c.argv = NULL;
+	c.argv_len = 0;
+	c.argc = 0;
+	c.user = NULL; /* NULL strings are stored as "" */
+	c.sha256 = NULL;
+
+	assert_int_equal(pr_store_begin(s), 0);
+	for (int i = 0; i < 3; i++) {
+		id = pr_store_put_process(s, all[i]);
+		assert_true(id > 0);
+	}
+	assert_int_equal(pr_store_commit(s), 0);
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_READ);
+	c.user = "";
+	c.sha256 = "";
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pr_store_find_processes(s, all[i]->pid, all[i]->start_boot, &l), 0);
+		assert_int_equal(l.n, 1);
+		assert_true(l.v[0].id > 0);
+		assert_proc_eq(&l.v[0], all[i]);
+		pr_proc_list_free(&l);
+		assert_null(l.v);
+	}
+	assert_int_equal(pr_store_find_processes(s, 777, 0, &l), 0);
+	assert_int_equal(l.n, 0);
+	pr_proc_list_free(&l);
+	pr_store_close(s);
+}
+
+static void test_upsert_replaces_image(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec p = proc(10, 5000, 1, 100, "/bin/bash");
+	struct pr_proc_rec older = proc(10, 4000, 1, 100, "/old/pid/reused");
+	struct pr_proc_list l;
+	int64_t id1, id2;
+
+	assert_true(pr_store_put_process(s, &older) > 0);
+	id1 = pr_store_put_process(s, &p);
+	p.exit_time = 1234;
+	p.exit_code = 3;
+	assert_int_equal(pr_store_put_process(s, &p), id1);
+	/* exec: a new image; an image without exit keeps the known exit */
+	p.exe = "/usr/bin/python3";
+	p.argv = "python3\0-c\0";
+	p.argv_len = 11;
+	p.argc = 2;
+	p.exit_time = 0;
+	p.exit_code = 0;
+	id2 = pr_store_put_process(s, &p);
+	assert_int_equal(id1, id2);
+
+	assert_int_equal(pr_store_find_processes(s, 10, 5000, &l), 0);
+	assert_int_equal(l.n, 1);
+	p.exit_time = 1234;
+	p.exit_code = 3;
+	assert_proc_eq(&l.v[0], &p);
+	pr_proc_list_free(&l);
+
+	/* start_boot 0: every process that had pid 10, newest first */
+	assert_int_equal(pr_store_find_processes(s, 10, 0, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_true(l.v[0].start_boot == 5000);
+	assert_true(l.v[1].start_boot == 4000);
+	assert_str(l.v[1].exe, "/old/pid/reused");
+	pr_proc_list_free(&l);
+	pr_store_close(s);
+}
+
+static void test_lineage_and_children(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec init = proc(1, 10, 0, 0, "/sbin/init");
+	struct pr_proc_rec sshd = proc(500, 20, 1, 10, "/usr/sbin/sshd");
+	struct pr_proc_rec sh1 = proc(600, 30, 500, 20, "/bin/sh");
+	struct pr_proc_rec sh2 = proc(601, 31, 500, 20, "/bin/sh");
+	struct pr_proc_rec other = proc(602, 32, 500, 99, "/bin/other-parent");
+	struct pr_proc_list l;
+
+	assert_true(pr_store_put_process(s, &init) > 0);
+	assert_true(pr_store_put_process(s, &sshd) > 0);
+	assert_true(pr_store_put_process(s, &sh2) > 0);
+	assert_true(pr_store_put_process(s, &sh1) > 0);
+	assert_true(pr_store_put_process(s, &other) > 0);
+
+	assert_int_equal(pr_store_process_lineage(s, 600, 30, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_proc_eq(&l.v[0], &sh1);
+	assert_proc_eq(&l.v[1], &sshd);
+	assert_proc_eq(&l.v[2], &init);
+	pr_proc_list_free(&l);
+
+	assert_int_equal(pr_store_process_children(s, 500, 20, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].pid, 600);
+	assert_int_equal(l.v[1].pid, 601);
+	pr_proc_list_free(&l);
+
+	assert_int_equal(pr_store_process_lineage(s, 9999, 1, &l), 0);
+	assert_int_equal(l.n, 0);
+	pr_proc_list_free(&l);
+	pr_store_close(s);
+}
+
+static void test_lineage_cycle_bounded(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec a = proc(70, 7, 71, 8, "/a");
+	struct pr_proc_rec b = proc(71, 8, 70, 7, "/b");
+	struct pr_proc_rec self = proc(72, 9, 72, 9, "/self");
+	struct pr_proc_list l;
+
+	assert_true(pr_store_put_process(s, &a) > 0);
+	assert_true(pr_store_put_process(s, &b) > 0);
+	assert_true(pr_store_put_process(s, &self) > 0);
+	assert_int_equal(pr_store_process_lineage(s, 70, 7, &l), 0);
+	assert_int_equal(l.n, 2);
+	pr_proc_list_free(&l);
+	assert_int_equal(pr_store_process_lineage(s, 72, 9, &l), 0);
+	assert_int_equal(l.n, 1);
+	pr_proc_list_free(&l);
+	pr_store_close(s);
+}
+
+/* ---- incidents ---- */
+
+struct scenario {
+	struct pr_proc_rec lineage[3];
+	struct pr_event_rec events[3];
+	struct pr_incident_rec inc;
+};
+
+static void make_scenario(struct scenario *sc, uint64_t t, const char *policy,
+			  const char *severity)
+{
+	sc->lineage[0] = proc(300, 3000, 200, 2000, "/bin/sh");
+	sc->lineage[0].argv = big_argv;
+	sc->lineage[0].argv_len = sizeof(big_argv);
+	sc->lineage[1] = proc(200, 2000, 1, 10, "/usr/sbin/nginx");
+	sc->lineage[1].argv = NULL;
+	sc->lineage[1].argv_len = 0;
+	sc->lineage[1].argc = 0;
+	sc->lineage[2] = proc(1, 10, 0, 0, "/sbin/init");
+	sc->events[0] = (struct pr_event_rec){
+		.time = t - 20, .kind = "exec", .pid = 300, .start_boot = 3000,
+		.path = "/bin/sh", .path2 = "", .detail = "",
+	};
+	sc->events[1] = (struct pr_event_rec){
+		.time = t, .kind = "write", .pid = 300, .start_boot = 3000,
+		.path = long_path, .path2 = NULL, .detail = "flags=O_WRONLY|O_TRUNC\n\xff",
+	};
+	sc->events[2] = (struct pr_event_rec){
+		.time = t + 5, .kind = "rename", .pid = 300, .start_boot = 3000,
+		.path = "/etc/passwd", .path2 = "/tmp/x\ny", .detail = "",
+	};
+	sc->inc = (struct pr_incident_rec){
+		.time = t, .policy = policy, .rule = "files.protect", .severity = severity,
+		.kind = "file", .action = "write", .path = long_path,
+		.expected = "no writes under /etc/**", .actual = "wrote \xff\n",
+		.proc = sc->lineage[0], .lost_events = 17,
+	};
+}
+
+static int64_t add_scenario(struct pr_store *s, struct scenario *sc)
+{
+	int64_t id;
+
+	assert_int_equal(pr_store_begin(s), 0);
+	id = pr_store_add_incident(s, &sc->inc, sc->lineage, 3, sc->events, 3);
+	if (id < 0)
+		fail_msg("add incident: %s", pr_store_errmsg(s));
+	assert_int_equal(pr_store_commit(s), 0);
+	return id;
+}
+
+static void assert_event_eq(const struct pr_event_rec *g, const struct pr_event_rec *w)
+{
+	assert_true(g->time == w->time);
+	assert_str(g->kind, w->kind);
+	assert_int_equal(g->pid, w->pid);
+	assert_true(g->start_boot == w->start_boot);
+	assert_str(g->path, w->path);
+	assert_str(g->path2, w->path2);
+	assert_str(g->detail, w->detail);
+}
+
+static void assert_incident_eq(const struct pr_incident_rec *g, const struct pr_incident_rec *w)
+{
+	assert_true(g->time == w->time);
+	assert_str(g->policy, w->policy);
+	assert_str(g->rule, w->rule);
+	assert_str(g->severity, w->severity);
+	assert_str(g->kind, w->kind);
+	assert_str(g->action, w->action);
+	assert_str(g->path, w->path);
+	assert_str(g->expected, w->expected);
+	assert_str(g->actual, w->actual);
+	assert_true(g->lost_events == w->lost_events);
+	assert_proc_eq(&g->proc, &w->proc);
+}
+
+static void test_incident_roundtrip(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_incident_full *f;
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 1700000000123456789ull, "web-tier\nx", "high");
+	id = add_scenario(s, &sc);
+	assert_true(id > 0);
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_get_incident(s, id, &f), 0);
+	assert_true(f->inc.id == id);
+	assert_incident_eq(&f->inc, &sc.inc);
+	assert_int_equal(f->nlineage, 3);
+	for (int i = 0; i < 3; i++)
+		assert_proc_eq(&f->lineage[i], &sc.lineage[i]);
+	assert_int_equal(f->nevents, 3);
+	for (int i = 0; i < 3; i++)
+		assert_event_eq(&f->events[i], &sc.events[i]);
+	pr_incident_full_free(f);
+
+	assert_int_equal(pr_store_get_incident(s, id + 100, &f), 1);
+	assert_null(f);
+	pr_store_close(s);
+}
+
+/* Events come back in time order whatever order they were given in. */
+static void test_incident_events_time_order(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_incident_full *f;
+	struct pr_event_rec ev[3];
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 5000, "p", "low");
+	ev[0] = sc.events[2];
+	ev[1] = sc.events[0];
+	ev[2] = sc.events[1];
+	id = pr_store_add_incident(s, &sc.inc, NULL, 0, ev, 3);
+	assert_true(id > 0);
+	assert_int_equal(pr_store_get_incident(s, id, &f), 0);
+	assert_int_equal(f->nlineage, 0);
+	assert_null(f->lineage);
+	assert_int_equal(f->nevents, 3);
+	for (int i = 0; i < 3; i++)
+		assert_event_eq(&f->events[i], &sc.events[i]);
+	assert_proc_eq(&f->inc.proc, &sc.lineage[0]);
+	pr_incident_full_free(f);
+	pr_store_close(s);
+}
+
+static void test_lineage_snapshot_stable(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec later;
+	struct pr_incident_full *f;
+	struct pr_proc_list l;
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 1000, "p", "low");
+	id = add_scenario(s, &sc);
+	later = sc.lineage[0];
+	later.exe = "/usr/bin/exec-later";
+	later.argv = "exec-later\0";
+	later.argv_len = 11;
+	later.argc = 1;
+	later.exit_time = 99;
+	assert_true(pr_store_put_process(s, &later) > 0);
+	later = sc.lineage[1];
+	later.exe = "/usr/sbin/nginx-upgraded";
+	assert_true(pr_store_put_process(s, &later) > 0);
+
+	/* a second incident with the old images must not revert processes */
+	add_scenario(s, &sc);
+	assert_int_equal(pr_store_find_processes(s, 300, 3000, &l), 0);
+	assert_str(l.v[0].exe, "/usr/bin/exec-later");
+	assert_true(l.v[0].exit_time == 99);
+	pr_proc_list_free(&l);
+
+	assert_int_equal(pr_store_get_incident(s, id, &f), 0);
+	assert_incident_eq(&f->inc, &sc.inc);
+	for (int i = 0; i < 3; i++)
+		assert_proc_eq(&f->lineage[i], &sc.lineage[i]);
+	pr_incident_full_free(f);
+
+	/* the lineage walk follows the processes table: the latest images */
+	assert_int_equal(pr_store_process_lineage(s, 300, 3000, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_str(l.v[1].exe, "/usr/sbin/nginx-upgraded");
+	pr_proc_list_free(&l);
+	pr_store_close(s);
+}
+
+struct collect {
+	int64_t ids[16];
+	int n, stop_after;
+	struct pr_store *s;
+	struct scenario *sc;
+};
+
+static int collect_cb(const struct pr_incident_rec *inc, void *arg)
+{
+	struct collect *c = arg;
+
+	assert_true(c->n < 16);
+	c->ids[c->n++] = inc->id;
+	assert_non_null(inc->proc.exe);
+	return c->stop_after && c->n >= c->stop_after;
+}
+
+static long list(struct pr_store *s, struct collect *c, uint64_t since, uint64_t until,
+		 const char *policy, const char *severity)
+{
+	struct pr_query q = { .since = since, .until = until, .policy = policy,
+			      .severity = severity };
+
+	c->n = 0;
+	return pr_store_list_incidents(s, &q, collect_cb, c);
+}
+
+static void test_list_filters(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct collect c = { 0 };
+	struct scenario sc;
+	int64_t id[5];
+
+	/* added out of time order; two share a time */
+	static const struct { uint64_t t; const char *pol, *sev; } in[5] = {
+		{ 300, "web", "high" }, { 100, "web", "low" }, { 200, "db\xff", "high" },
+		{ 200, "web", "critical" }, { 400, "db\xff", "low" },
+	};
+	for (int i = 0; i < 5; i++) {
+		make_scenario(&sc, in[i].t, in[i].pol, in[i].sev);
+		id[i] = add_scenario(s, &sc);
+	}
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+
+	assert_int_equal(pr_store_list_incidents(s, NULL, collect_cb, &c), 5);
+	assert_int_equal(c.n, 5);
+	assert_true(c.ids[0] == id[1] && c.ids[1] == id[2] && c.ids[2] == id[3] &&
+		    c.ids[3] == id[0] && c.ids[4] == id[4]);
+
+	/* since inclusive, until exclusive */
+	assert_int_equal(list(s, &c, 200, 400, NULL, NULL), 3);
+	assert_true(c.ids[0] == id[2] && c.ids[1] == id[3] && c.ids[2] == id[0]);
+	assert_int_equal(list(s, &c, 201, 0, NULL, NULL), 2);
+	assert_int_equal(list(s, &c, 0, 200, NULL, NULL), 1);
+	assert_int_equal(list(s, &c, 0, 201, NULL, NULL), 3);
+	assert_int_equal(list(s, &c, 401, 0, NULL, NULL), 0);
+	assert_int_equal(list(s, &c, UINT64_MAX, 0, NULL, NULL), 0);
+
+	assert_int_equal(list(s, &c, 0, 0, "web", NULL), 3);
+	assert_int_equal(list(s, &c, 0, 0, "db\xff", NULL), 2);
+	assert_int_equal(list(s, &c, 0, 0, "we", NULL), 0);
+	assert_int_equal(list(s, &c, 0, 0, NULL, "high"), 2);
+	assert_int_equal(list(s, &c, 0, 0, "web", "high"), 1);
+	assert_true(c.ids[0] == id[0]);
+	assert_int_equal(list(s, &c, 150, 350, "web", NULL), 2);
+
+	/* the callback stops the walk; the count includes the stopping one */
+	c.stop_after = 2;
+	assert_int_equal(list(s, &c, 0, 0, NULL, NULL), 2);
+	c.stop_after = 0;
+	/* no callback: just count */
+	assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 5);
+	pr_store_close(s);
+}
+
+static int nested_cb(const struct pr_incident_rec *inc, void *arg)
+{
+	struct collect *c = arg;
+	struct pr_incident_full *f;
+
+	assert_int_equal(pr_store_get_incident(c->s, inc->id, &f), 0);
+	assert_incident_eq(&f->inc, inc);
+	assert_int_equal(f->nevents, 3);
+	pr_incident_full_free(f);
+	/* listing again from the callback is refused, not corrupted */
+	assert_int_equal(pr_store_list_incidents(c->s, NULL, NULL, NULL), -1);
+	assert_one_line(pr_store_errmsg(c->s));
+	c->n++;
+	return 0;
+}
+
+static void test_list_callback_may_read(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct collect c = { 0 };
+	struct scenario sc;
+
+	make_scenario(&sc, 10, "a", "low");
+	add_scenario(s, &sc);
+	make_scenario(&sc, 20, "b", "low");
+	add_scenario(s, &sc);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+	c.s = s;
+	assert_int_equal(pr_store_list_incidents(s, NULL, nested_cb, &c), 2);
+	assert_int_equal(c.n, 2);
+	pr_store_close(s);
+}
+
+/* add_incident leaves nothing behind when a step fails, and the caller's
+ * transaction (with earlier work) goes on. */
+static void test_add_incident_atomic(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_proc_rec keep = proc(5, 55, 1, 10, "/kept");
+	struct pr_stats st;
+	struct scenario sc;
+
+	make_scenario(&sc, 100, "p", "low");
+	sc.lineage[2].argv = NULL; /* invalid: argv_len without argv */
+	sc.lineage[2].argv_len = 5;
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_true(pr_store_put_process(s, &keep) > 0);
+	assert_int_equal(pr_store_add_incident(s, &sc.inc, sc.lineage, 3, sc.events, 3), -1);
+	assert_one_line(pr_store_errmsg(s));
+	assert_non_null(strstr(pr_store_errmsg(s), "argv"));
+	assert_int_equal(pr_store_commit(s), 0);
+
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.incidents == 0);
+	assert_true(st.events == 0);
+	assert_true(st.processes == 1); /* only "keep": the lineage upserts were undone */
+	pr_stats_free(&st);
+	pr_store_close(s);
+}
+
+static void test_read_while_writing(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *w = open_ok(fx, PR_STORE_WRITE), *r;
+	struct pr_incident_full *f;
+	struct scenario sc;
+	int64_t id1, id2;
+
+	make_scenario(&sc, 100, "p", "low");
+	id1 = add_scenario(w, &sc);
+	assert_int_equal(pr_store_begin(w), 0);
+	id2 = pr_store_add_incident(w, &sc.inc, sc.lineage, 3, sc.events, 3);
+	assert_true(id2 > id1);
+
+	r = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_list_incidents(r, NULL, NULL, NULL), 1);
+	assert_int_equal(pr_store_get_incident(r, id2, &f), 1);
+	assert_int_equal(pr_store_get_incident(r, id1, &f), 0);
+	pr_incident_full_free(f);
+	/* the reader cannot write */
+	assert_int_equal(pr_store_put_process(r, &sc.lineage[0]), -1);
+	assert_non_null(strstr(pr_store_errmsg(r), "read-only"));
+	assert_int_equal(pr_store_begin(r), -1);
+
+	assert_int_equal(pr_store_commit(w), 0);
+	assert_int_equal(pr_store_list_incidents(r, NULL, NULL, NULL), 2);
+	assert_int_equal(pr_store_get_incident(r, id2, &f), 0);
+	pr_incident_full_free(f);
+	pr_store_close(w);
+	/* the writer is gone (and may have removed -wal/-shm): still readable */
+	assert_int_equal(pr_store_list_incidents(r, NULL, NULL, NULL), 2);
+	pr_store_close(r);
+	r = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_list_incidents(r, NULL, NULL, NULL), 2);
+	pr_store_close(r);
+}
+
+static void test_stats(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_stats st;
+	struct scenario sc;
+
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.incidents == 0 && st.processes == 0 && st.events == 0);
+	assert_int_equal(st.nlosses, 0);
+	pr_stats_free(&st);
+
+	make_scenario(&sc, 100, "p", "low");
+	add_scenario(s, &sc);
+	add_scenario(s, &sc);
+	assert_int_equal(pr_store_add_loss(s, 50, 60, "kernel-ringbuf", "file", 12), 0);
+	assert_int_equal(pr_store_add_loss(s, 10, 20, "recorder", "exec", 3), 0);
+	assert_int_equal(pr_store_add_run(s, 5, "start", "polrecd 0.1.0 pid 1\n"), 0);
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.incidents == 2);
+	assert_true(st.processes == 3);
+	assert_true(st.events == 6);
+	assert_int_equal(st.nlosses, 2);
+	assert_true(st.losses[0].from == 10 && st.losses[0].to == 20 && st.losses[0].count == 3);
+	assert_string_equal(st.losses[0].stage, "recorder");
+	assert_string_equal(st.losses[0].kind, "exec");
+	assert_string_equal(st.losses[1].stage, "kernel-ringbuf");
+	assert_true(st.losses[1].count == 12);
+	pr_stats_free(&st);
+	assert_null(st.losses);
+	pr_store_close(s);
+}
+
+/* ---- damage ---- */
+
+static void raw_exec(struct fx *fx, const char *sql)
+{
+	char path[256];
+	sqlite3 *db;
+	char *msg = NULL;
+
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static void test_damaged_blobs(void **state)
+{
+	static const char *const damage[] = {
+		"UPDATE proc_images SET argv = x'28b52ffd0102'",  /* truncated frame */
+		"UPDATE proc_images SET argv = x'00'",
+		"UPDATE proc_images SET argv = NULL",
+		"UPDATE proc_images SET argv_len = argv_len + 1",
+		"UPDATE proc_images SET argv_len = -1",
+		"UPDATE proc_images SET argv_len = 1 << 40",
+	};
+	struct fx *fx = *state;
+	struct pr_incident_full *f = (void *)1;
+	struct pr_store *s;
+	struct scenario sc;
+	int64_t id;
+
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		s = open_ok(fx, PR_STORE_WRITE);
+		make_scenario(&sc, 100, "p", "low");
+		id = add_scenario(s, &sc);
+		pr_store_close(s);
+		/* NOT NULL would refuse NULL: write through a fresh table copy */
+		if (strstr(damage[i], "NULL"))
+			raw_exec(fx, "PRAGMA writable_schema = 1; "
+				 "UPDATE sqlite_schema SET sql = replace(sql, 'argv         BLOB NOT NULL', 'argv BLOB') "
+				 "WHERE name = 'proc_images'");
+		raw_exec(fx, damage[i]);
+
+		s = open_ok(fx, PR_STORE_READ);
+		assert_int_equal(pr_store_get_incident(s, id, &f), -1);
+		assert_null(f);
+		assert_one_line(pr_store_errmsg(s));
+		assert_non_null(strstr(pr_store_errmsg(s), "damaged argv"));
+		assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), -1);
+		pr_store_close(s);
+		raw_exec(fx, "PRAGMA foreign_keys = ON; DELETE FROM incidents");
+	}
+}
+
+static void test_missing_snapshot(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_incident_full *f;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 100, "p", "low");
+	id = add_scenario(s, &sc);
+	pr_store_close(s);
+	raw_exec(fx, "UPDATE incidents SET proc_image_id = NULL");
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_get_incident(s, id, &f), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "snapshot missing"));
+	pr_store_close(s);
+}
+
+/* Pruning deletes incidents; their snapshots, lineage and events follow. */
+static void test_delete_cascades(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_stats st;
+	struct scenario sc;
+	char path[256];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	make_scenario(&sc, 100, "p", "low");
+	add_scenario(s, &sc);
+	add_scenario(s, &sc);
+	pr_store_close(s);
+
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM incidents",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM proc_images) + "
+					    "(SELECT count(*) FROM incident_lineage)", -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.incidents == 0 && st.events == 0 && st.processes == 3);
+	pr_stats_free(&st);
+	pr_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_open_creates_private),
+		T(test_open_fixes_db_mode),
+		T(test_open_symlink_dir_refused),
+		T(test_open_shared_dir_refused),
+		T(test_read_missing_store),
+		T(test_garbage_db),
+		T(test_foreign_db_refused),
+		T(test_newer_schema_refused),
+		T(test_process_roundtrip_hostile),
+		T(test_upsert_replaces_image),
+		T(test_lineage_and_children),
+		T(test_lineage_cycle_bounded),
+		T(test_incident_roundtrip),
+		T(test_incident_events_time_order),
+		T(test_lineage_snapshot_stable),
+		T(test_list_filters),
+		T(test_list_callback_may_read),
+		T(test_add_incident_atomic),
+		T(test_read_while_writing),
+		T(test_stats),
+		T(test_damaged_blobs),
+		T(test_missing_snapshot),
+		T(test_delete_cascades),
+#undef T
+	};
+
+	init_hostile();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
