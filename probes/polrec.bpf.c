@@ -427,26 +427,10 @@ static __always_inline int on_open_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+/* One program for every open-like syscall exit: the loader attaches it to
+ * sys_exit_open, openat, openat2 and creat (verified once, not four times). */
+SEC("tracepoint")
+int tracepoint__syscalls__sys_exit_open_any(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_open_exit(ctx->ret);
 }
@@ -661,25 +645,10 @@ int tracepoint__syscalls__sys_enter_ftruncate(struct trace_event_raw_sys_enter *
 	return save_pending(PR_FOP_TRUNCATE, ctx->args[0], 0, 0, 0, 0, 0, 0, 0);
 }
 
-#define PENDING_EXIT(sc)							\
-SEC("tracepoint/syscalls/sys_exit_" #sc)					\
-int tracepoint__syscalls__sys_exit_##sc(struct trace_event_raw_sys_exit *ctx)	\
-{										\
-	return on_pending_exit(ctx->ret);					\
+/* One program for the exits of every syscall saved above: the loader
+ * attaches it to each sys_exit_<name> whose sys_enter_<name> is here. */
+SEC("tracepoint")
+int tracepoint__syscalls__sys_exit_pending(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_pending_exit(ctx->ret);
 }
-
-PENDING_EXIT(rename)
-PENDING_EXIT(renameat)
-PENDING_EXIT(renameat2)
-PENDING_EXIT(unlink)
-PENDING_EXIT(unlinkat)
-PENDING_EXIT(chmod)
-PENDING_EXIT(fchmodat)
-PENDING_EXIT(fchmodat2)
-PENDING_EXIT(fchmod)
-PENDING_EXIT(chown)
-PENDING_EXIT(lchown)
-PENDING_EXIT(fchownat)
-PENDING_EXIT(fchown)
-PENDING_EXIT(truncate)
-PENDING_EXIT(ftruncate)

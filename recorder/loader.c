@@ -72,6 +72,81 @@ static int check_environment(void)
 	return ensure_tracefs();
 }
 
+/* Programs shared by several syscall tracepoints (SEC("tracepoint"),
+ * attached here by name). */
+static const char *const open_exits[] = {
+	"sys_exit_open", "sys_exit_openat", "sys_exit_openat2", "sys_exit_creat", NULL,
+};
+static const char *const pending_exits[] = {
+	"sys_exit_rename", "sys_exit_renameat", "sys_exit_renameat2",
+	"sys_exit_unlink", "sys_exit_unlinkat",
+	"sys_exit_chmod", "sys_exit_fchmodat", "sys_exit_fchmodat2", "sys_exit_fchmod",
+	"sys_exit_chown", "sys_exit_lchown", "sys_exit_fchownat", "sys_exit_fchown",
+	"sys_exit_truncate", "sys_exit_ftruncate", NULL,
+};
+
+static const char *const *shared_tracepoints(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (!strcmp(name, "tracepoint__syscalls__sys_exit_open_any"))
+		return open_exits;
+	if (!strcmp(name, "tracepoint__syscalls__sys_exit_pending"))
+		return pending_exits;
+	return NULL;
+}
+
+static int tracepoint_exists(const char *category, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", category, name);
+	return stat(path, &st) == 0;
+}
+
+static int add_link(struct pr_probes *p, struct bpf_link *link, const char *what)
+{
+	if (!link) {
+		pr_log("cannot attach probe %s: %s", what, strerror(errno));
+		return -1;
+	}
+	if (p->attached == sizeof(p->links) / sizeof(p->links[0])) {
+		bpf_link__destroy(link);
+		pr_log("too many probes for the loader's link table");
+		return -1;
+	}
+	p->links[p->attached++] = link;
+	return 0;
+}
+
+static int attach_all(struct pr_probes *p)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		const char *const *tps = shared_tracepoints(prog);
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (!tps) {
+			if (add_link(p, bpf_program__attach(prog), bpf_program__section_name(prog)))
+				return -1;
+			continue;
+		}
+		for (; *tps; tps++) {
+			if (!tracepoint_exists("syscalls", *tps)) {
+				pr_log("probe syscalls/%s not available on this kernel: its events are not recorded",
+				       *tps);
+				continue;
+			}
+			if (add_link(p, bpf_program__attach_tracepoint(prog, "syscalls", *tps), *tps))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* A syscall tracepoint this kernel lacks (fchmodat2 before 6.6, say) is
  * not loaded; the start-up log names it. */
 static void skip_missing_tracepoints(struct polrec *skel)
@@ -96,7 +171,6 @@ static void skip_missing_tracepoints(struct polrec *skel)
 struct pr_probes *pr_probes_open(void)
 {
 	struct pr_probes *p;
-	struct bpf_program *prog;
 	int err;
 
 	libbpf_set_print(libbpf_print);
@@ -119,23 +193,8 @@ struct pr_probes *pr_probes_open(void)
 		       strerror(-err));
 		goto fail;
 	}
-	bpf_object__for_each_program(prog, p->skel->obj) {
-		struct bpf_link *link;
-
-		if (!bpf_program__autoload(prog))
-			continue;
-		if (p->attached == sizeof(p->links) / sizeof(p->links[0])) {
-			pr_log("too many probes for the loader's link table");
-			goto fail;
-		}
-		link = bpf_program__attach(prog);
-		if (!link) {
-			pr_log("cannot attach probe %s: %s", bpf_program__section_name(prog),
-			       strerror(errno));
-			goto fail;
-		}
-		p->links[p->attached++] = link;
-	}
+	if (attach_all(p))
+		goto fail;
 	return p;
 fail:
 	pr_probes_close(p);
