@@ -18,12 +18,41 @@
 #define PR_PATH_DEPTH    2048u  /* dentry/mount components walked per path    */
 #define PR_RINGBUF_BYTES (16u << 20) /* event ring buffer                     */
 #define PR_WAKEUP_BYTES  (1u << 20)  /* force a consumer wakeup past this     */
+#define PR_PREFIX_MAX    256u   /* bytes of a watched path prefix (LPM key)  */
+#define PR_PREFIXES_MAX  4096u  /* watched path prefixes                      */
+#define PR_TASKS_MAX     65536u /* processes with an exec count or a verdict  */
+
+/* The in-kernel write filter. Once user space sets filter_on, an open for
+ * writing is sent only when its path starts with a watched prefix (the
+ * literal prefixes of every files.protect glob) or its process is watched
+ * (a subject of an expectation with files.writeAllow, or an image user
+ * space has not judged yet). Key of the watch_prefixes LPM trie: */
+struct pr_prefix_key {
+	__u32 prefixlen;     /* bits */
+	char data[PR_PREFIX_MAX];
+};
+
+/* Key of the partial_dirs hash: a directory path ending in '/', NUL-padded. */
+struct pr_dir_key {
+	char data[PR_PREFIX_MAX];
+};
+
+/* Value of the verdicts map (tgid -> verdict), written by user space after
+ * it judged the image of exec number seq of that process. The kernel
+ * counts execs per process in exec_seqs (tgid -> __u32); a process whose
+ * count differs from its verdict's seq is undecided and fully watched. */
+struct pr_task_verdict {
+	__u32 seq;
+	__u32 flags;         /* PR_V_* */
+};
+#define PR_V_WATCH_WRITES 0x1u
 
 enum pr_event_type {
 	PR_EV_FORK = 1,
 	PR_EV_EXEC = 2,
 	PR_EV_EXIT = 3,
 	PR_EV_FILE = 4,
+	PR_EV_VERDICT = 7,  /* not an event: drops slot for exec_seqs map failures */
 	PR_EV_TYPE_MAX = 8, /* size of the per-CPU drop counter array */
 };
 
@@ -81,6 +110,8 @@ struct pr_exec {
 	__u32 exe_mtime_nsec;
 	__u32 argc;          /* argument count as the kernel saw it */
 	__u32 ptgid;         /* real_parent at exec, informational only */
+	__u32 exec_seq;      /* this process's exec count, for verdicts */
+	__u32 pad2;
 	__u16 exe_len, argv_len, cwd_len, pad;
 	char data[];
 };

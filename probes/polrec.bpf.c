@@ -25,6 +25,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before load. */
 const volatile __u32 self_tgid = 0;   /* polrecd itself: its writes are not events */
+/* Set by user space once it has judged every running process: until then
+ * every write-open is sent (see events.h, "in-kernel write filter"). */
+volatile __u32 filter_on = 0;
 
 #define AT_FDCWD_ (-100)
 #define S_IFMT_   00170000
@@ -69,6 +72,76 @@ struct {
 	__type(key, __u32);
 	__type(value, struct evbuf);
 } evbufs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PR_PREFIXES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pr_prefix_key);
+	__type(value, __u32);
+} watch_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} exec_seqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, struct pr_task_verdict);
+} verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_prefix_key);
+} prefix_keys SEC(".maps");
+
+/* Directories that are proper prefixes of a watched prefix ("/", "/etc/"
+ * for "/etc/cron"): whether a file there is watched depends on its name,
+ * so such directories are never cached. Key: NUL-padded path with '/'. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_PREFIXES_MAX * 4);
+	__type(key, struct pr_dir_key);
+	__type(value, __u32);
+} partial_dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_dir_key);
+} dir_keys SEC(".maps");
+
+/* The decision for every file of a directory, by (mount, dentry): saves
+ * the path walk of most write-opens. Stale after any rename (tree_gen). */
+struct dcache_key {
+	__u64 mnt;
+	__u64 dentry;
+};
+
+struct dcache_val {
+	__u64 gen;
+	__u32 watched;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct dcache_key);
+	__type(value, struct dcache_val);
+} dir_cache SEC(".maps");
+
+/* Bumped by every successful rename (a directory may have moved) and by
+ * user space when the watched prefixes change. */
+volatile __u64 tree_gen = 1;
 
 /* Arguments of a by-name file syscall, saved at sys_enter, used at sys_exit
  * when the syscall succeeded. */
@@ -133,6 +206,7 @@ struct walk {
 	struct dentry *mnt_root;
 	__u32 off;
 	__u32 trunc;
+	__u32 name_off;  /* index of the '/' before the last component */
 };
 
 static long walk_step(__u32 i, struct walk *w)
@@ -173,9 +247,54 @@ static long walk_step(__u32 i, struct walk *w)
 	return 0;
 }
 
+/* walk_step, also noting where the last component starts; a separate
+ * callback so that the walks that do not need it stay simple to verify */
+static long walk_step_name(__u32 i, struct walk *w)
+{
+	/* locals: CO-RE relocations must not see struct walk itself */
+	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	const unsigned char *name;
+	struct pathbuf *pb;
+	__u32 zero = 0, len;
+
+	if (d == w->mnt_root || d == parent) {
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (d != w->mnt_root || mp == mnt)
+			return 1; /* the root of everything */
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mp;
+		w->mnt_root = BPF_CORE_READ(mp, mnt.mnt_root);
+		return 0;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (len > 255)
+		len = 255;
+	if (w->off < len + 1) {
+		w->trunc = 1;
+		return 1;
+	}
+	pb = bpf_map_lookup_elem(&pathbufs, &zero);
+	if (!pb)
+		return 1;
+	w->off -= len + 1;
+	bpf_probe_read_kernel(&pb->b[(w->off + 1) & (PR_PATH_MAX - 1)], len & 0xff, name);
+	pb->b[w->off & (PR_PATH_MAX - 1)] = '/';
+	/* no counters here: a value that changes every iteration keeps the
+	 * verifier from seeing the callback converge */
+	if (w->name_off == PR_PATH_MAX - 1)
+		w->name_off = w->off;
+	w->d = parent;
+	return 0;
+}
+
 /* Resolve path into pathbuf; returns the offset of its first byte and sets
  * *trunc when it did not fit. */
-static __always_inline __u32 resolve_path(const struct path *path, __u32 *trunc)
+static __always_inline __u32 resolve_path_dir(const struct path *path, __u32 *trunc,
+						__u32 *name_off)
 {
 	struct pathbuf *pb;
 	struct vfsmount *vmnt;
@@ -191,7 +310,11 @@ static __always_inline __u32 resolve_path(const struct path *path, __u32 *trunc)
 	w.mnt = container_of(vmnt, struct mount, mnt);
 	w.mnt_root = BPF_CORE_READ(vmnt, mnt_root);
 	w.off = PR_PATH_MAX - 1;
-	bpf_loop(PR_PATH_DEPTH, walk_step, &w, 0);
+	w.name_off = PR_PATH_MAX - 1;
+	if (name_off)
+		bpf_loop(PR_PATH_DEPTH, walk_step_name, &w, 0);
+	else
+		bpf_loop(PR_PATH_DEPTH, walk_step, &w, 0);
 	if (!w.trunc) {
 		/* did bpf_loop run out of iterations before the root? */
 		struct dentry *d = w.d;
@@ -205,7 +328,14 @@ static __always_inline __u32 resolve_path(const struct path *path, __u32 *trunc)
 		pb->b[w.off & (PR_PATH_MAX - 1)] = '/';
 	}
 	*trunc = w.trunc;
+	if (name_off)
+		*name_off = w.name_off == PR_PATH_MAX - 1 ? w.off : w.name_off;
 	return w.off;
+}
+
+static __always_inline __u32 resolve_path(const struct path *path, __u32 *trunc)
+{
+	return resolve_path_dir(path, trunc, NULL);
 }
 
 /* Copy the resolved path at pathbuf[off..] into ev->data at doff; returns
@@ -248,6 +378,110 @@ static __always_inline struct evbuf *get_evbuf(void)
 	return bpf_map_lookup_elem(&evbufs, &zero);
 }
 
+/* ---- the write filter ---- */
+
+/* A child runs its parent's image: it inherits its exec count and verdict. */
+static __always_inline void inherit_verdict(__u32 parent, __u32 child)
+{
+	struct pr_task_verdict *v = bpf_map_lookup_elem(&verdicts, &parent);
+	__u32 *seq = bpf_map_lookup_elem(&exec_seqs, &parent);
+
+	if (seq)
+		bpf_map_update_elem(&exec_seqs, &child, seq, BPF_ANY);
+	if (v)
+		bpf_map_update_elem(&verdicts, &child, v, BPF_ANY);
+}
+
+static __always_inline __u32 next_exec_seq(__u32 tgid)
+{
+	__u32 one = 1, *seq = bpf_map_lookup_elem(&exec_seqs, &tgid);
+
+	/* exec ends every other thread of the process first: no race here */
+	if (seq)
+		return ++*seq;
+	/* if the map is full the count stays 0 and the process keeps the
+	 * verdict of its parent: counted as a map failure */
+	if (bpf_map_update_elem(&exec_seqs, &tgid, &one, BPF_ANY))
+		count_drop(PR_EV_VERDICT);
+	return 1;
+}
+
+static __always_inline int watched(__u32 tgid)
+{
+	struct pr_task_verdict *v = bpf_map_lookup_elem(&verdicts, &tgid);
+	__u32 *seq = bpf_map_lookup_elem(&exec_seqs, &tgid);
+	__u32 s = seq ? *seq : 0;
+
+	if (!v)
+		return s != 0; /* exec'd since start and not judged yet */
+	return v->seq != s || (v->flags & PR_V_WATCH_WRITES);
+}
+
+/* Does the resolved path at pathbuf[off..] start with a watched prefix? */
+static __always_inline int watched_path(__u32 off)
+{
+	struct pathbuf *pb;
+	struct pr_prefix_key *k;
+	__u32 zero = 0, n;
+
+	pb = bpf_map_lookup_elem(&pathbufs, &zero);
+	k = bpf_map_lookup_elem(&prefix_keys, &zero);
+	if (!pb || !k)
+		return 1;
+	off &= PR_PATH_MAX - 1;
+	n = PR_PATH_MAX - 1 - off; /* without the NUL */
+	if (n > PR_PREFIX_MAX)
+		n = PR_PREFIX_MAX;
+	asm volatile("" : "+r"(n));
+	n &= 2 * PR_PREFIX_MAX - 1;
+	if (n > PR_PREFIX_MAX)
+		return 1;
+	k->prefixlen = n * 8;
+	if (n)
+		bpf_probe_read_kernel(k->data, n, &pb->b[off]);
+	return bpf_map_lookup_elem(&watch_prefixes, k) != NULL;
+}
+
+/* Decide for the directory of the resolved path (pathbuf[off..name_off],
+ * '/' included) and cache it, unless it depends on file names. */
+static __always_inline void cache_dir(struct dcache_key *dk, __u32 off, __u32 name_off)
+{
+	struct pathbuf *pb;
+	struct pr_prefix_key *k;
+	struct pr_dir_key *pk;
+	struct dcache_val v = { .gen = tree_gen };
+	__u32 zero = 0, n;
+
+	pb = bpf_map_lookup_elem(&pathbufs, &zero);
+	k = bpf_map_lookup_elem(&prefix_keys, &zero);
+	pk = bpf_map_lookup_elem(&dir_keys, &zero);
+	if (!pb || !k || !pk)
+		return;
+	off &= PR_PATH_MAX - 1;
+	name_off &= PR_PATH_MAX - 1;
+	if (name_off < off)
+		return;
+	n = name_off - off + 1;
+	if (n > PR_PREFIX_MAX)
+		n = PR_PREFIX_MAX;
+	asm volatile("" : "+r"(n));
+	n &= 2 * PR_PREFIX_MAX - 1;
+	if (n > PR_PREFIX_MAX || n == 0)
+		return;
+	k->prefixlen = n * 8;
+	bpf_probe_read_kernel(k->data, n, &pb->b[off]);
+	if (bpf_map_lookup_elem(&watch_prefixes, k)) {
+		v.watched = 1;
+	} else {
+		for (int i = 0; i < PR_PREFIX_MAX / 8; i++)
+			((__u64 *)pk->data)[i] = 0;
+		bpf_probe_read_kernel(pk->data, n, &pb->b[off]);
+		if (bpf_map_lookup_elem(&partial_dirs, pk))
+			return;
+	}
+	bpf_map_update_elem(&dir_cache, dk, &v, BPF_ANY);
+}
+
 /* ---- process lifecycle ---- */
 
 SEC("raw_tp/sched_process_fork")
@@ -266,6 +500,7 @@ int BPF_PROG(raw_tp__sched_process_fork, struct task_struct *parent, struct task
 	/* the creator is the task running the fork, also for CLONE_PARENT */
 	ev.ptgid = BPF_CORE_READ(cur, tgid);
 	ev.pstart = task_start(cur);
+	inherit_verdict(ev.ptgid, ev.h.tgid);
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
 		count_drop(PR_EV_FORK);
 	return 0;
@@ -276,9 +511,14 @@ int BPF_PROG(raw_tp__sched_process_exit, struct task_struct *t, bool group_dead)
 {
 	struct pr_exit ev = {};
 
+	__u32 tgid;
+
 	if (!group_dead)
 		return 0;
 	fill_hdr(&ev.h, PR_EV_EXIT, t);
+	tgid = ev.h.tgid;
+	bpf_map_delete_elem(&exec_seqs, &tgid);
+	bpf_map_delete_elem(&verdicts, &tgid);
 	ev.h.size = sizeof(ev);
 	ev.code = BPF_CORE_READ(t, exit_code);
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
@@ -309,6 +549,7 @@ int BPF_PROG(raw_tp__sched_process_exec, struct task_struct *t, pid_t old_pid,
 	ev->cgroup_id = bpf_get_current_cgroup_id();
 	ev->ptgid = BPF_CORE_READ(t, real_parent, tgid);
 	ev->argc = BPF_CORE_READ(bprm, argc);
+	ev->exec_seq = next_exec_seq(ev->h.tgid);
 
 	exe = BPF_CORE_READ(bprm, file);
 	ino = BPF_CORE_READ(exe, f_inode);
@@ -402,25 +643,47 @@ static __always_inline int on_open_exit(long ret)
 	struct task_struct *t;
 	struct evbuf *eb;
 	struct pr_file *ev;
+	struct inode *ino;
 	struct file *f;
-	__u32 n;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, off, trunc = 0, n;
 
-	if (ret < 0)
-		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	if (ret < 0 || tgid == self_tgid)
 		return 0;
 	t = (struct task_struct *)bpf_get_current_task_btf();
 	f = fd_file(t, (int)ret);
 	if (!f || !(BPF_CORE_READ(f, f_mode) & FMODE_WRITE_))
 		return 0;
-	if (!interesting_inode(BPF_CORE_READ(f, f_inode)))
+	ino = BPF_CORE_READ(f, f_inode);
+	if (!interesting_inode(ino))
 		return 0;
+	if (filter_on && !watched(tgid)) {
+		struct dentry *dir = BPF_CORE_READ(f, f_path.dentry, d_parent);
+		struct dcache_key dk = { .mnt = (__u64)BPF_CORE_READ(f, f_path.mnt),
+					 .dentry = (__u64)dir };
+		struct dcache_val *cv = bpf_map_lookup_elem(&dir_cache, &dk);
+		__u32 name_off;
+
+		if (cv && cv->gen == tree_gen && !cv->watched)
+			return 0; /* decided here, without a walk */
+		off = resolve_path_dir(&f->f_path, &trunc, &name_off);
+		if (!cv || cv->gen != tree_gen)
+			cache_dir(&dk, off, name_off);
+		if (!watched_path(off))
+			return 0;
+	} else {
+		off = resolve_path(&f->f_path, &trunc);
+	}
 	eb = get_evbuf();
 	if (!eb)
 		return 0;
 	ev = file_event_start(eb, t, PR_FOP_OPEN_WRITE);
 	ev->open_flags = BPF_CORE_READ(f, f_flags);
-	n = put_file(ev, f, 0, PR_F_PATH_TRUNC);
+	ev->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	ev->ino = BPF_CORE_READ(ino, i_ino);
+	ev->mode = BPF_CORE_READ(ino, i_mode);
+	if (trunc)
+		ev->h.flags |= PR_F_PATH_TRUNC;
+	n = put_path(ev->data, 0, off);
 	ev->path_len = n;
 	ev->h.size = sizeof(*ev) + n;
 	submit(ev, ev->h.size, PR_EV_FILE);
@@ -510,6 +773,8 @@ static __always_inline int on_pending_exit(long ret)
 		return 0;
 	if (ret < 0)
 		goto out;
+	if (p->op == PR_FOP_RENAME)
+		__sync_fetch_and_add(&tree_gen, 1); /* a directory may have moved */
 	eb = get_evbuf();
 	if (!eb)
 		goto out;

@@ -173,6 +173,25 @@ static void build_ctx(struct pr_proc *p, struct judge_ctx *j)
 	j->sc.nancestors = j->nlineage > 1 ? j->nlineage - 1 : 0;
 }
 
+void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq)
+{
+	static struct judge_ctx j;
+	const struct pr_policy *pol = c->policy->policy;
+	uint32_t flags = 0;
+
+	if (!c->probes)
+		return;
+	build_ctx(p, &j);
+	for (size_t i = 0; i < pol->n && !flags; i++)
+		if (pol->exps[i].has_write_allow && pr_expectation_applies(&pol->exps[i], &j.sc))
+			flags |= PR_V_WATCH_WRITES;
+	/* seq 0 with no flags is what the kernel assumes without an entry */
+	if (!seq && !flags)
+		return;
+	if (pr_probes_set_verdict(c->probes, p->pid, seq, flags))
+		c->verdict_errors++;
+}
+
 struct violation {
 	const char *kind;     /* "exec" | "file" */
 	const char *action;
@@ -307,6 +326,8 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 			  p->exe_mtime_nsec, p->sha256))
 		p->sha256[0] = '\0';
 	pr_proc_add_recent(p, e->h.time, PR_RK_EXEC, exe, NULL);
+	if (!p->exited)
+		pr_consumer_verdict(c, p, e->exec_seq);
 
 	viol.kind = "exec";
 	viol.action = "exec";

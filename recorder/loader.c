@@ -239,3 +239,69 @@ void pr_probes_close(struct pr_probes *p)
 	polrec__destroy(p->skel);
 	free(p);
 }
+
+/* Every directory ("/", "/etc/") that is a proper prefix of a watched
+ * prefix: files there are watched or not by name, never cached by
+ * directory. */
+static int add_partial_dirs(struct pr_probes *p, const char *prefix, size_t len)
+{
+	int fd = bpf_map__fd(p->skel->maps.partial_dirs);
+	struct pr_dir_key key;
+	uint32_t one = 1;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (prefix[i] != '/')
+			continue;
+		memset(&key, 0, sizeof(key));
+		memcpy(key.data, prefix, i + 1);
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
+int pr_probes_watch_prefixes(struct pr_probes *p, const struct pr_compiled *c)
+{
+	int fd = bpf_map__fd(p->skel->maps.watch_prefixes);
+	struct pr_prefix_key key;
+	uint32_t one = 1, n = 0;
+
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct pr_rule *r = &c->rules[i];
+		size_t len = r->prefix_len;
+
+		if (r->kind != PR_RULE_PROTECT)
+			continue;
+		if (++n > PR_PREFIXES_MAX) {
+			pr_log("more than %u files.protect patterns: in-kernel write filter off",
+			       PR_PREFIXES_MAX);
+			return -1;
+		}
+		/* a longer prefix is cut: the filter lets more through, never less */
+		if (len > PR_PREFIX_MAX)
+			len = PR_PREFIX_MAX;
+		memset(&key, 0, sizeof(key));
+		key.prefixlen = len * 8;
+		memcpy(key.data, r->pattern, len);
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY) ||
+		    add_partial_dirs(p, r->pattern, len)) {
+			pr_log("cannot load watched prefix: %s: in-kernel write filter off",
+			       strerror(errno));
+			return -1;
+		}
+	}
+	p->skel->data->tree_gen++; /* forget cached directory decisions */
+	return 0;
+}
+
+int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags)
+{
+	struct pr_task_verdict v = { .seq = seq, .flags = flags };
+
+	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.verdicts), &tgid, &v, BPF_ANY);
+}
+
+void pr_probes_filter_on(struct pr_probes *p)
+{
+	p->skel->bss->filter_on = 1;
+}

@@ -63,6 +63,8 @@ static void usage(FILE *f)
 		"  --store DIR             where incidents are written (default " DEFAULT_STORE ")\n"
 		"  --print-default-policy  print the embedded default policy and exit\n"
 		"  --check-policy FILE     validate a policy file and exit (0 valid, 2 invalid)\n"
+		"  --record-all-writes     send every write-open to user space (more context,\n"
+		"                          more cost); default: only watched trees and subjects\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
 }
 
@@ -110,6 +112,14 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 		last[k] = now[k];
 	}
 	*since = t;
+}
+
+static int record_all_writes;
+
+static void seed_verdict(struct pr_proc *p, void *arg)
+{
+	if (!p->exited)
+		pr_consumer_verdict(arg, p, 0);
 }
 
 static int run(const char *policy_file, const char *store_dir)
@@ -169,6 +179,13 @@ static int run(const char *policy_file, const char *store_dir)
 		goto out;
 	}
 	seeded = pr_proctab_seed(c.procs, "/proc");
+	c.probes = probes;
+	if (record_all_writes) {
+		pr_log("--record-all-writes: every write-open is sent to user space");
+	} else if (pr_probes_watch_prefixes(probes, compiled) == 0) {
+		pr_proctab_foreach(c.procs, seed_verdict, &c);
+		pr_probes_filter_on(probes);
+	}
 	snprintf(detail, sizeof(detail), "policy=%s expectations=%zu probes=%u seeded=%ld",
 		 policy_file ? policy_file : "(default)", policy->n,
 		 pr_probes_attached(probes), seeded);
@@ -201,11 +218,12 @@ static int run(const char *policy_file, const char *store_dir)
 	account_drops(probes, &c, drops_last, &drops_since);
 	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
 	snprintf(detail, sizeof(detail),
-		 "incidents=%llu exec=%llu file=%llu fork=%llu exit=%llu lost=%llu malformed=%llu",
+		 "incidents=%llu exec=%llu file=%llu fork=%llu exit=%llu lost=%llu malformed=%llu "
+		 "verdict_errors=%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
 		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_FORK],
 		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
-		 (unsigned long long)c.malformed);
+		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:
@@ -231,6 +249,7 @@ int main(int argc, char **argv)
 		{"print-default-policy", no_argument, NULL, 'P'},
 		{"check-policy", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"record-all-writes", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -258,6 +277,9 @@ int main(int argc, char **argv)
 			return 0;
 		case 'v':
 			pr_verbose = 1;
+			break;
+		case 'W':
+			record_all_writes = 1;
 			break;
 		case 'h':
 			usage(stdout);

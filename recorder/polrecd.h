@@ -25,6 +25,12 @@ unsigned pr_probes_attached(struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
 int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX]);
 void pr_probes_close(struct pr_probes *p);
+/* The in-kernel write filter (events.h). Load the literal prefixes of
+ * every files.protect glob; returns 0, or -1 when the filter cannot
+ * represent the policy (then it must stay off). */
+int pr_probes_watch_prefixes(struct pr_probes *p, const struct pr_compiled *c);
+int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags);
+void pr_probes_filter_on(struct pr_probes *p);
 
 /* ---- writer.c ---- */
 struct pr_writer;
@@ -50,6 +56,7 @@ void pr_writer_stop(struct pr_writer *w);
 /* ---- consumer.c ---- */
 struct pr_consumer {
 	struct pr_proctab *procs;
+	struct pr_probes *probes;  /* for verdicts; NULL in tests */
 	const struct pr_compiled *policy;
 	struct pr_writer *writer;
 	int64_t boot_to_epoch;    /* epoch ns = boot ns + this */
@@ -57,7 +64,10 @@ struct pr_consumer {
 	uint64_t nevents[PR_EV_TYPE_MAX];
 	uint64_t nincidents;
 	uint64_t malformed;       /* events that failed validation */
+	uint64_t verdict_errors;  /* verdict map updates that failed */
 };
+/* Tell the kernel whether p's writes must all be sent (see events.h). */
+void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq);
 /* ring_buffer_sample_fn */
 int pr_consume_event(void *ctx, void *data, size_t len);
 /* Join dir and name, normalize "." "..", "//" lexically into out (PATH_MAX

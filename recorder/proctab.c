@@ -786,3 +786,10 @@ long pr_proctab_seed(struct pr_proctab *t, const char *procfs)
 	}
 	return (long)n;
 }
+
+void pr_proctab_foreach(struct pr_proctab *t, void (*fn)(struct pr_proc *p, void *arg), void *arg)
+{
+	for (size_t b = 0; b < t->nbuckets; b++)
+		for (struct pr_proc *p = t->buckets[b]; p; p = p->hnext)
+			fn(p, arg);
+}

@@ -72,6 +72,9 @@ struct pr_proctab;
 struct pr_proctab *pr_proctab_new(void);
 void pr_proctab_free(struct pr_proctab *t);
 size_t pr_proctab_count(const struct pr_proctab *t);
+/* Call fn for every entry (live and exited); fn must not add or remove
+ * entries. */
+void pr_proctab_foreach(struct pr_proctab *t, void (*fn)(struct pr_proc *p, void *arg), void *arg);
 
 /* Seed from a procfs tree (normally "/proc"): pid, ppid, start (stat
  * field 22 * 10^9 / USER_HZ, marked coarse), uid/gid (status), loginuid,

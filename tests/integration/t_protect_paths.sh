@@ -24,8 +24,15 @@ echo via-link > "$WORK/link/linked.txt"
 echo moved > "$WORK/free/m.txt"
 (cd "$WORK/free" && mv m.txt ../prot/sub/../moved.txt)
 echo benign > "$WORK/free/ok.txt"
+# the in-kernel filter caches "not watched" per directory: a directory
+# moved into the tree must be watched at once
+mkdir "$WORK/free/d"
+echo before > "$WORK/free/d/cached.txt"
+echo before > "$WORK/free/d/cached.txt"
+mv "$WORK/free/d" "$WORK/prot/d"
+echo after > "$WORK/prot/d/cached.txt"
 
-wait_incidents 3 --policy test-protect || die "expected 3 incidents"
+wait_incidents 5 --policy test-protect || die "expected 5 incidents"
 sleep 0.5
 polq incidents --json > "$WORK/inc.json"
 check "relative write names the real path" \
@@ -33,7 +40,10 @@ check "relative write names the real path" \
 check "symlink write names the real path" \
 	"$(jq -r 'select(.path | endswith("linked.txt")) | .path' "$WORK/inc.json")" "$WORK/prot/linked.txt"
 check "rename into the tree names the real target" \
-	"$(jq -r 'select(.action == "rename") | .path' "$WORK/inc.json")" "$WORK/prot/moved.txt"
+	"$(jq -r 'select(.action == "rename" and (.path | endswith("moved.txt"))) | .path' "$WORK/inc.json")" "$WORK/prot/moved.txt"
+check "write in a directory moved into the tree" \
+	"$(jq -r 'select(.action == "write" and (.path | endswith("cached.txt"))) | .path' "$WORK/inc.json")" "$WORK/prot/d/cached.txt"
+check "the move itself" "$(jq -r 'select(.action == "rename" and (.path | endswith("/d"))) | .path' "$WORK/inc.json")" "$WORK/prot/d"
 check "rule" "$(jq -r '.rule' "$WORK/inc.json" | sort -u)" "files.protect"
 check "kind" "$(jq -r '.kind' "$WORK/inc.json" | sort -u)" "file"
 check "severity" "$(jq -r '.severity' "$WORK/inc.json" | sort -u)" "high"
