@@ -168,7 +168,7 @@ static void skip_missing_tracepoints(struct polrec *skel)
 	}
 }
 
-struct pr_probes *pr_probes_open(void)
+struct pr_probes *pr_probes_open(uint32_t ring_bytes)
 {
 	struct pr_probes *p;
 	int err;
@@ -186,6 +186,10 @@ struct pr_probes *pr_probes_open(void)
 		goto fail;
 	}
 	p->skel->rodata->self_tgid = getpid();
+	if (ring_bytes && bpf_map__set_max_entries(p->skel->maps.events, ring_bytes)) {
+		pr_log("cannot size the ring buffer to %u bytes", ring_bytes);
+		goto fail;
+	}
 	skip_missing_tracepoints(p->skel);
 	err = polrec__load(p->skel);
 	if (err) {

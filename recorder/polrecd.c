@@ -63,6 +63,7 @@ static void usage(FILE *f)
 		"  --store DIR             where incidents are written (default " DEFAULT_STORE ")\n"
 		"  --print-default-policy  print the embedded default policy and exit\n"
 		"  --check-policy FILE     validate a policy file and exit (0 valid, 2 invalid)\n"
+		"  --ring-bytes N          kernel ring buffer size (power of two, default 16 MiB)\n"
 		"  --record-all-writes     send every write-open to user space (more context,\n"
 		"                          more cost); default: only watched trees and subjects\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
@@ -115,6 +116,7 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 }
 
 static int record_all_writes;
+static uint32_t ring_bytes;
 
 static void seed_verdict(struct pr_proc *p, void *arg)
 {
@@ -170,7 +172,7 @@ static int run(const char *policy_file, const char *store_dir)
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
-	probes = pr_probes_open();
+	probes = pr_probes_open(ring_bytes);
 	if (!probes)
 		goto out;
 	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
@@ -241,6 +243,22 @@ out:
 	return rc;
 }
 
+static int parse_ring_bytes(const char *arg, uint32_t *out)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || *end || v < (unsigned long long)page || v > (1ull << 30) || (v & (v - 1))) {
+		pr_log("--ring-bytes '%s': expected a power of two from %ld to 1073741824", arg, page);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -250,6 +268,7 @@ int main(int argc, char **argv)
 		{"check-policy", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"record-all-writes", no_argument, NULL, 'W'},
+		{"ring-bytes", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -280,6 +299,10 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			record_all_writes = 1;
+			break;
+		case 'R':
+			if (parse_ring_bytes(optarg, &ring_bytes))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -18,8 +18,9 @@ void pr_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- loader.c ---- */
 struct pr_probes;
 /* Checks root and BPF, mounts tracefs when missing, loads and attaches
- * every probe. Returns NULL after logging one clear line. */
-struct pr_probes *pr_probes_open(void);
+ * every probe. ring_bytes: ring buffer size (0: PR_RINGBUF_BYTES; else a
+ * power of two, at least one page). Returns NULL after logging one line. */
+struct pr_probes *pr_probes_open(uint32_t ring_bytes);
 int pr_probes_ringbuf_fd(struct pr_probes *p);
 unsigned pr_probes_attached(struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
