@@ -209,7 +209,7 @@ struct walk {
 	__u32 name_off;  /* index of the '/' before the last component */
 };
 
-static long walk_step(__u32 i, struct walk *w)
+static __always_inline long walk_one(struct walk *w, const int note_name)
 {
 	/* locals: CO-RE relocations must not see struct walk itself */
 	struct dentry *d = w->d;
@@ -243,52 +243,24 @@ static long walk_step(__u32 i, struct walk *w)
 	w->off -= len + 1;
 	bpf_probe_read_kernel(&pb->b[(w->off + 1) & (PR_PATH_MAX - 1)], len & 0xff, name);
 	pb->b[w->off & (PR_PATH_MAX - 1)] = '/';
+	/* no counter here: a value that changes every iteration keeps the
+	 * verifier from seeing the callback converge */
+	if (note_name && w->name_off == PR_PATH_MAX - 1)
+		w->name_off = w->off;
 	w->d = parent;
 	return 0;
 }
 
-/* walk_step, also noting where the last component starts; a separate
- * callback so that the walks that do not need it stay simple to verify */
+static long walk_step(__u32 i, struct walk *w)
+{
+	return walk_one(w, 0);
+}
+
+/* the same, also noting where the last component starts: a separate
+ * callback so that walks which do not need it stay simple to verify */
 static long walk_step_name(__u32 i, struct walk *w)
 {
-	/* locals: CO-RE relocations must not see struct walk itself */
-	struct dentry *d = w->d;
-	struct mount *mnt = w->mnt;
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-	const unsigned char *name;
-	struct pathbuf *pb;
-	__u32 zero = 0, len;
-
-	if (d == w->mnt_root || d == parent) {
-		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-
-		if (d != w->mnt_root || mp == mnt)
-			return 1; /* the root of everything */
-		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = mp;
-		w->mnt_root = BPF_CORE_READ(mp, mnt.mnt_root);
-		return 0;
-	}
-	len = BPF_CORE_READ(d, d_name.len);
-	name = BPF_CORE_READ(d, d_name.name);
-	if (len > 255)
-		len = 255;
-	if (w->off < len + 1) {
-		w->trunc = 1;
-		return 1;
-	}
-	pb = bpf_map_lookup_elem(&pathbufs, &zero);
-	if (!pb)
-		return 1;
-	w->off -= len + 1;
-	bpf_probe_read_kernel(&pb->b[(w->off + 1) & (PR_PATH_MAX - 1)], len & 0xff, name);
-	pb->b[w->off & (PR_PATH_MAX - 1)] = '/';
-	/* no counters here: a value that changes every iteration keeps the
-	 * verifier from seeing the callback converge */
-	if (w->name_off == PR_PATH_MAX - 1)
-		w->name_off = w->off;
-	w->d = parent;
-	return 0;
+	return walk_one(w, 1);
 }
 
 /* Resolve path into pathbuf; returns the offset of its first byte and sets
