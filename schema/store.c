@@ -788,8 +788,14 @@ static int check_version_read(struct pr_store *s)
  * so SQLite is not asked for SQLITE_OPEN_NOFOLLOW (which refuses them). */
 static int open_write(struct pr_store *s, const char *db, char *err, size_t errlen)
 {
+	/* Every file is checked before SQLite opens it, never after: closing
+	 * any descriptor of a file drops this process's POSIX locks on it,
+	 * SQLite's included; a reader then thinks it is alone, reinitialises
+	 * -shm, and our mapping of it dies with SIGBUS. SQLite creates -wal
+	 * and -shm with the mode of polrec.db (0600). */
 	if (make_dir(s->dir, err, errlen) ||
-	    make_private_file(s->dir, db, true, err, errlen))
+	    make_private_file(s->dir, db, true, err, errlen) ||
+	    fix_wal_modes(s->dir, db, err, errlen))
 		return -1;
 	if (sqlite3_open_v2(db, &s->db, SQLITE_OPEN_READWRITE,
 			    NULL) != SQLITE_OK)
@@ -800,7 +806,7 @@ static int open_write(struct pr_store *s, const char *db, char *err, size_t errl
 	    exec_sql(s, "PRAGMA foreign_keys = ON", "polrec.db") ||
 	    migrate(s))
 		return -1;
-	return fix_wal_modes(s->dir, db, err, errlen);
+	return 0;
 }
 
 static int open_read(struct pr_store *s, const char *db, char *err, size_t errlen)
