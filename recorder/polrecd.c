@@ -89,6 +89,24 @@ static struct pr_policy *load_policy(const char *file)
 
 /* Read the kernel's per-CPU drop counters; new drops become loss records
  * and a log line. Nothing is lost silently. */
+/* Incidents the writer could not queue (memory or queue budget): logged,
+ * stored as a loss record, and counted in later incidents' lost_events. */
+static void account_writer_drops(struct pr_consumer *c, uint64_t *last, uint64_t since)
+{
+	uint64_t ok, bad, dropped, t = clock_ns(CLOCK_REALTIME);
+
+	pr_writer_stats(c->writer, &ok, &bad, &dropped);
+	if (dropped == *last)
+		return;
+	pr_log("store writer behind: %llu incidents dropped (queue budget %u jobs, %u MiB)",
+	       (unsigned long long)(dropped - *last), PR_WRITER_QUEUE_MAX,
+	       PR_WRITER_QUEUE_BYTES >> 20);
+	pr_writer_submit(c->writer, pr_job_loss(since, t, "recorder-queue", "incident",
+						dropped - *last));
+	c->lost_total += dropped - *last;
+	*last = dropped;
+}
+
 static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t last[],
 			  uint64_t *since)
 {
@@ -98,6 +116,7 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 	};
 	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
 
+	account_writer_drops(c, &c->writer_dropped_seen, *since);
 	if (pr_probes_drops(pb, now))
 		return;
 	for (int k = 0; k < PR_EV_TYPE_MAX; k++) {
@@ -221,18 +240,22 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
 	snprintf(detail, sizeof(detail),
 		 "incidents=%llu exec=%llu file=%llu fork=%llu exit=%llu lost=%llu malformed=%llu "
-		 "verdict_errors=%llu",
+		 "verdict_errors=%llu queue_dropped=%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
 		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_FORK],
 		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
-		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors);
+		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors,
+		 (unsigned long long)w_drop);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:
 	if (c.writer) {
-		pr_writer_stop(c.writer); /* drains the queue: flushes the store */
+		/* drains the queue: flushes the store */
+		pr_writer_stop(c.writer, &w_ok, &w_bad, &w_drop);
 		c.writer = NULL;
-		pr_log("store flushed (%s)", detail);
+		pr_log("store flushed (%s); records written=%llu failed=%llu dropped=%llu", detail,
+		       (unsigned long long)w_ok, (unsigned long long)w_bad,
+		       (unsigned long long)w_drop);
 	}
 	ring_buffer__free(rb);
 	pr_probes_close(probes);

@@ -49,10 +49,11 @@ struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail);
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job);
 /* Stats: jobs written, failed, dropped because the queue was full. */
 void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped);
-/* Drain the queue, stop the thread, free the writer. */
-void pr_writer_stop(struct pr_writer *w);
+/* Drain the queue, stop the thread, free the writer; final counts out. */
+void pr_writer_stop(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped);
 
-#define PR_WRITER_QUEUE_MAX 65536 /* jobs waiting; more are dropped and counted */
+#define PR_WRITER_QUEUE_MAX   65536       /* incidents waiting; more are dropped and counted */
+#define PR_WRITER_QUEUE_BYTES (64u << 20) /* memory they may hold; likewise */
 
 /* ---- consumer.c ---- */
 struct pr_consumer {
@@ -66,6 +67,7 @@ struct pr_consumer {
 	uint64_t nincidents;
 	uint64_t malformed;       /* events that failed validation */
 	uint64_t verdict_errors;  /* verdict map updates that failed */
+	uint64_t writer_dropped_seen; /* writer drops already accounted */
 };
 /* Tell the kernel whether p's writes must all be sent (see events.h). */
 void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq);

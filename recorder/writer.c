@@ -5,7 +5,10 @@
  * queue and never waits for the disk; the writer takes everything queued
  * and writes it in one transaction (BEGIN IMMEDIATE ... COMMIT), so a
  * crash loses at most the batch in flight and never leaves half an
- * incident. A full queue drops the job and counts it (pr_writer_stats).
+ * incident. A full queue (PR_WRITER_QUEUE_MAX jobs or
+ * PR_WRITER_QUEUE_BYTES) drops the incident and counts it
+ * (pr_writer_stats); loss and run records are small and always queued, so
+ * the record of a loss is itself never lost to a full queue.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +17,8 @@
 #include "recorder/polrecd.h"
 
 enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN };
+
+#define WRITER_BATCH 1024 /* jobs per transaction */
 
 struct pr_job {
 	enum job_type type;
@@ -28,6 +33,7 @@ struct pr_job {
 	/* every byte the job points to lives in these blocks */
 	char **blocks;
 	size_t nblocks, cblocks;
+	size_t bytes;          /* what the blocks hold, for the queue budget */
 };
 
 struct pr_writer {
@@ -36,7 +42,7 @@ struct pr_writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct pr_job *head, *tail;
-	size_t queued;
+	size_t queued, queued_bytes;
 	int stopping;
 	uint64_t written, failed, dropped;
 };
@@ -55,8 +61,10 @@ static void *job_alloc(struct pr_job *j, size_t n)
 		j->cblocks = c;
 	}
 	m = calloc(1, n ? n : 1);
-	if (m)
+	if (m) {
 		j->blocks[j->nblocks++] = m;
+		j->bytes += n + 16; /* allocator overhead, roughly */
+	}
 	return m;
 }
 
@@ -242,9 +250,27 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
+		/* at most WRITER_BATCH jobs per transaction: readers see
+		 * progress and the WAL can be checkpointed between batches */
 		batch = w->head;
-		w->head = w->tail = NULL;
-		w->queued = 0;
+		{
+			struct pr_job *last = batch;
+			size_t n = 1, bytes = batch ? batch->bytes : 0;
+
+			while (last && last->next && n < WRITER_BATCH) {
+				last = last->next;
+				bytes += last->bytes;
+				n++;
+			}
+			if (last) {
+				w->head = last->next;
+				last->next = NULL;
+				if (!w->head)
+					w->tail = NULL;
+				w->queued -= n;
+				w->queued_bytes -= bytes;
+			}
+		}
 		stop = w->stopping;
 		pthread_mutex_unlock(&w->lock);
 
@@ -294,7 +320,9 @@ int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 		return -1;
 	}
 	pthread_mutex_lock(&w->lock);
-	if (w->queued >= PR_WRITER_QUEUE_MAX) {
+	if (job->type == JOB_INCIDENT &&
+	    (w->queued >= PR_WRITER_QUEUE_MAX ||
+	     w->queued_bytes + job->bytes > PR_WRITER_QUEUE_BYTES)) {
 		w->dropped++;
 		pthread_mutex_unlock(&w->lock);
 		job_free(job);
@@ -306,6 +334,7 @@ int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 		w->head = job;
 	w->tail = job;
 	w->queued++;
+	w->queued_bytes += job->bytes;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
@@ -320,7 +349,7 @@ void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, u
 	pthread_mutex_unlock(&w->lock);
 }
 
-void pr_writer_stop(struct pr_writer *w)
+void pr_writer_stop(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped)
 {
 	if (!w)
 		return;
@@ -329,6 +358,9 @@ void pr_writer_stop(struct pr_writer *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	*written = w->written;
+	*failed = w->failed;
+	*dropped = w->dropped;
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	free(w);

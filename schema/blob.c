@@ -5,6 +5,7 @@
  * its output is bounded by the caller's max, and the result is checked
  * against the size the frame announces.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +16,40 @@
 #define PR_BLOB_LEVEL 3
 #define PR_BLOB_STREAM_CHUNK (64 * 1024)
 
+/* One compression context per thread, kept: creating one per blob costs
+ * more than compressing a typical argv. Freed when the thread ends. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void cctx_free(void *c)
+{
+	ZSTD_freeCCtx(c);
+}
+
+static void cctx_key_init(void)
+{
+	pthread_key_create(&cctx_key, cctx_free);
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+	ZSTD_CCtx *c;
+
+	pthread_once(&cctx_once, cctx_key_init);
+	c = pthread_getspecific(cctx_key);
+	if (!c) {
+		c = ZSTD_createCCtx();
+		if (c && pthread_setspecific(cctx_key, c)) {
+			ZSTD_freeCCtx(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
+
 int pr_blob_pack(const void *src, size_t len, void **out, size_t *outlen)
 {
+	ZSTD_CCtx *cctx = thread_cctx();
 	size_t cap = ZSTD_compressBound(len);
 	size_t n;
 	void *buf, *shrunk;
@@ -25,12 +58,12 @@ int pr_blob_pack(const void *src, size_t len, void **out, size_t *outlen)
 	*outlen = 0;
 	if (!src && len)
 		return -1;
-	if (ZSTD_isError(cap))
+	if (ZSTD_isError(cap) || !cctx)
 		return -1;
 	buf = malloc(cap);
 	if (!buf)
 		return -1;
-	n = ZSTD_compress(buf, cap, src ? src : "", len, PR_BLOB_LEVEL);
+	n = ZSTD_compressCCtx(cctx, buf, cap, src ? src : "", len, PR_BLOB_LEVEL);
 	if (ZSTD_isError(n)) {
 		free(buf);
 		return -1;
