@@ -219,6 +219,9 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 
 		if (!r)
 			break;
+		/* stored with an earlier incident: the store joins them */
+		if (r->time <= p->stored_upto)
+			continue;
 		ev[nev].time = epoch(c, r->time);
 		ev[nev].kind = pr_recent_kind_name(r->kind);
 		ev[nev].pid = p->pid;
@@ -228,6 +231,8 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 		ev[nev].detail = "";
 		nev++;
 	}
+	if (nev)
+		p->stored_upto = pr_proc_recent_at(p, p->recent_count - 1)->time;
 	inc.time = epoch(c, viol->time);
 	inc.policy = v->exp->name;
 	inc.rule = pr_rule_kind_name(v->kind);

@@ -61,6 +61,7 @@ struct pr_proc {
 	uint32_t exe_mtime_nsec;
 
 	struct pr_recent recent[PR_RECENT_MAX]; /* ring */
+	uint64_t stored_upto;    /* newest recent event already in an incident */
 	unsigned recent_head, recent_count;
 
 	struct pr_proc *hnext;   /* hash chain (internal) */

@@ -127,6 +127,8 @@ CREATE TABLE incident_events (
 	detail      BLOB NOT NULL,
 	PRIMARY KEY (incident_id, seq)
 ) WITHOUT ROWID;
+-- an incident's timeline also reads the violator's earlier events
+CREATE INDEX incident_events_process ON incident_events (pid, start_boot, time);
 
 -- count events of kind were dropped in [from_time, to_time] at stage.
 CREATE TABLE losses (

@@ -238,9 +238,20 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"SELECT p.id, " PROC_COLS("p.")
 		" FROM incident_lineage l LEFT JOIN proc_images p ON p.id = l.image_id"
 		" WHERE l.incident_id = ? ORDER BY l.depth",
+	/* An incident stores only the violator's events that no earlier
+	 * incident of the same process stored; its timeline is those plus
+	 * the violator's latest PR_STORE_EARLIER_EVENTS events from earlier
+	 * incidents, up to its time. */
 	[ST_GET_EVENTS] =
-		"SELECT " EVENT_COLS " FROM incident_events"
-		" WHERE incident_id = ? ORDER BY time, seq",
+		"SELECT " EVENT_COLS " FROM ("
+		" SELECT " EVENT_COLS ", incident_id AS iid, seq FROM incident_events"
+		"  WHERE incident_id = ?1"
+		" UNION ALL"
+		" SELECT * FROM (SELECT " EVENT_COLS ", incident_id AS iid, seq"
+		"  FROM incident_events"
+		"  WHERE pid = ?2 AND start_boot = ?3 AND time <= ?4 AND incident_id < ?1"
+		"  ORDER BY time DESC, iid DESC, seq DESC LIMIT 32))"
+		" ORDER BY time, iid, seq",
 	[ST_FIND_PROC] =
 		"SELECT id, " PROC_COLS("") " FROM processes"
 		" WHERE pid = ? AND start_boot = ?",
@@ -1339,7 +1350,11 @@ static int get_incident_events(struct pr_store *s, struct arena *a,
 
 	if (!st)
 		return -1;
-	if (bind_check(s, sqlite3_bind_int64(st, 1, f->inc.id), what)) {
+	rc = sqlite3_bind_int64(st, 1, f->inc.id);
+	rc = rc ?: sqlite3_bind_int64(st, 2, f->inc.proc.pid);
+	rc = rc ?: sqlite3_bind_int64(st, 3, u2i(f->inc.proc.start_boot));
+	rc = rc ?: sqlite3_bind_int64(st, 4, u2i(f->inc.time));
+	if (bind_check(s, rc, what)) {
 		stmt_done(st);
 		return -1;
 	}

@@ -44,6 +44,11 @@ check "rename into the tree names the real target" \
 check "write in a directory moved into the tree" \
 	"$(jq -r 'select(.action == "write" and (.path | endswith("cached.txt"))) | .path' "$WORK/inc.json")" "$WORK/prot/d/cached.txt"
 check "the move itself" "$(jq -r 'select(.action == "rename" and (.path | endswith("/d"))) | .path' "$WORK/inc.json")" "$WORK/prot/d"
+# the test shell broke the expectation twice: the later incident's
+# timeline still shows the earlier write, stored once with the first
+ID=$(jq -r 'select(.action == "write" and (.path | endswith("cached.txt"))) | .id' "$WORK/inc.json")
+check "earlier events of the same violator in a later incident" \
+	"$(polq show "$ID" --json | jq -r '[.events[] | select(.path == "'"$WORK/prot/linked.txt"'")] | length')" "1"
 check "rule" "$(jq -r '.rule' "$WORK/inc.json" | sort -u)" "files.protect"
 check "kind" "$(jq -r '.kind' "$WORK/inc.json" | sort -u)" "file"
 check "severity" "$(jq -r '.severity' "$WORK/inc.json" | sort -u)" "high"
