@@ -280,6 +280,7 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 	struct pr_proc *p;
 	const char *cg;
 	char cid[65];
+	int adopted;
 	size_t n;
 
 	if (len < sizeof(*e) ||
@@ -293,17 +294,22 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 		mark_truncated(cwd, sizeof(cwd));
 
 	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	adopted = !p;
 	if (!p)
-		p = pr_proctab_get(c->procs, e->h.tgid, e->h.start);
+		p = pr_proctab_adopt(c->procs, "/proc", e->h.tgid, e->h.start);
 	if (!p)
 		return 0;
 
-	/* judged against the image that runs the exec: p before the update */
+	/* judged against the image that runs the exec: p before the update.
+	 * An adopted process was read from /proc after this exec: its image
+	 * before it is unknown. */
 	build_ctx(p, &j);
+	if (adopted)
+		j.sc.self.exe = "";
 	n = pr_judge_exec(c->policy, &j.sc, exe, v, VERDICTS_MAX);
 	if (n)
 		snprintf(viol.actual, sizeof(viol.actual), "%s executed %s",
-			 p->exe && p->exe[0] ? p->exe : "(unknown image)", exe);
+			 j.sc.self.exe[0] ? j.sc.self.exe : "(unknown image)", exe);
 
 	pr_proc_set_str(&p->exe, exe, strlen(exe));
 	pr_proc_set_argv(p, e->data + e->exe_len, e->argv_len, e->argc);
@@ -395,7 +401,7 @@ static int on_file(struct pr_consumer *c, const struct pr_file *e, size_t len)
 
 	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
 	if (!p)
-		p = pr_proctab_get(c->procs, e->h.tgid, e->h.start);
+		p = pr_proctab_adopt(c->procs, "/proc", e->h.tgid, e->h.start);
 	if (!p)
 		return 0;
 	pr_proc_add_recent(p, e->h.time, fop_recent[e->op], path, path2[0] ? path2 : NULL);

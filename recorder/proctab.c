@@ -787,6 +787,40 @@ long pr_proctab_seed(struct pr_proctab *t, const char *procfs)
 	return (long)n;
 }
 
+struct pr_proc *pr_proctab_adopt(struct pr_proctab *t, const char *procfs,
+				 uint32_t pid, uint64_t start)
+{
+	struct pr_proc *p, *parent;
+	char name[16];
+	int procfd;
+
+	p = pr_proctab_lookup(t, pid, start);
+	if (p)
+		return p;
+	procfd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return pr_proctab_get(t, pid, start);
+	snprintf(name, sizeof(name), "%u", pid);
+	p = seed_one(t, procfd, name);
+	close(procfd);
+	/* another process by now (pid reused), or gone: an empty entry */
+	if (!p || p->start / t->tick_ns != start / t->tick_ns) {
+		if (p)
+			proc_free(p);
+		return pr_proctab_get(t, pid, start);
+	}
+	p->start = start;
+	p->coarse = 0;
+	retire_stale(t, pid, start, 0);
+	table_insert(t, p);
+	parent = p->ppid ? pr_proctab_find_pid(t, p->ppid) : NULL;
+	if (parent && parent != p && !parent->exited && parent->start <= start) {
+		proc_link_parent(p, parent);
+		p->pstart = parent->start;
+	}
+	return p;
+}
+
 void pr_proctab_foreach(struct pr_proctab *t, void (*fn)(struct pr_proc *p, void *arg), void *arg)
 {
 	for (size_t b = 0; b < t->nbuckets; b++)

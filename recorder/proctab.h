@@ -97,6 +97,13 @@ struct pr_proc *pr_proctab_find_pid(struct pr_proctab *t, uint32_t pid);
 struct pr_proc *pr_proctab_fork(struct pr_proctab *t, uint32_t ppid, uint64_t pstart,
 				uint32_t pid, uint64_t start, uint64_t time);
 
+/* A process seen in an event but not in the table (its fork event was
+ * lost): read its image from procfs/PID when that is still the same
+ * process (same start tick), link it to its parent by ppid when known,
+ * and take the precise start. Falls back to pr_proctab_get. */
+struct pr_proc *pr_proctab_adopt(struct pr_proctab *t, const char *procfs,
+				 uint32_t pid, uint64_t start);
+
 /* Get or create (pid, start) without a parent, e.g. an exec from a
  * process we never saw fork. */
 struct pr_proc *pr_proctab_get(struct pr_proctab *t, uint32_t pid, uint64_t start);

@@ -392,6 +392,33 @@ static int fake_teardown(void **state)
 	return 0;
 }
 
+/* A process whose fork event was lost is read from procfs when first seen,
+ * but only if it is still the same process (same start tick). */
+static void test_adopt_from_procfs(void **state)
+{
+	struct fake *f = *state;
+	struct pr_proctab *t = pr_proctab_new();
+	struct pr_proc *p, *init;
+	uint64_t tk = tick_ns();
+
+	init = pr_proctab_get(t, 1, 7 * tk);
+	assert_non_null(init);
+	p = pr_proctab_adopt(t, f->root, 42, 12345 * tk + 17);
+	assert_non_null(p);
+	assert_false(p->coarse);
+	assert_int_equal(p->start, 12345 * tk + 17);
+	assert_string_equal(p->exe, f->exe);
+	assert_int_equal(p->uid, 1000);
+	assert_ptr_equal(p->parent, init);
+	assert_ptr_equal(pr_proctab_lookup(t, 42, 12345 * tk + 17), p);
+	/* the same pid seen with a start in another tick: procfs describes a
+	 * different process, so nothing is taken from it */
+	p = pr_proctab_adopt(t, f->root, 42, 99999 * tk);
+	assert_non_null(p);
+	assert_true(p->exe == NULL || p->exe[0] == '\0');
+	pr_proctab_free(t);
+}
+
 static void test_seed_fake_procfs(void **state)
 {
 	struct fake *f = *state;
@@ -504,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_recent_ring),
 		cmocka_unit_test(test_dev_encoding),
 		cmocka_unit_test_setup_teardown(test_seed_fake_procfs, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_from_procfs, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_coarse_match_and_upgrade, fake_setup,
 						fake_teardown),
 	};
