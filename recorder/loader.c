@@ -225,8 +225,10 @@ int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX])
 		return -1;
 	for (uint32_t k = 0; k < PR_EV_TYPE_MAX; k++) {
 		out[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			free(vals);
+			return -1;
+		}
 		for (int c = 0; c < p->ncpus; c++)
 			out[k] += vals[c];
 	}

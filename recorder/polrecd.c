@@ -117,8 +117,10 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
 
 	account_writer_drops(c, &c->writer_dropped_seen, *since);
-	if (pr_probes_drops(pb, now))
+	if (pr_probes_drops(pb, now)) {
+		pr_log("cannot read the kernel drop counters: %s", strerror(errno));
 		return;
+	}
 	for (int k = 0; k < PR_EV_TYPE_MAX; k++) {
 		uint64_t d = now[k] - last[k];
 

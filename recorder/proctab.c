@@ -32,7 +32,7 @@ struct pr_proctab {
 
 /* ---- allocation: running out of memory is fatal, as in redis ---- */
 
-static void *xcalloc(size_t n, size_t size)
+void *pr_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -45,7 +45,7 @@ static void *xcalloc(size_t n, size_t size)
 
 static char *xmemdup0(const char *s, size_t len)
 {
-	char *p = xcalloc(1, len + 1);
+	char *p = pr_xcalloc(1, len + 1);
 
 	if (len)
 		memcpy(p, s, len);
@@ -134,7 +134,7 @@ const struct pr_recent *pr_proc_recent_at(const struct pr_proc *p, unsigned i)
 
 static struct pr_proc *proc_new(uint32_t pid, uint64_t start)
 {
-	struct pr_proc *p = xcalloc(1, sizeof(*p));
+	struct pr_proc *p = pr_xcalloc(1, sizeof(*p));
 
 	p->pid = pid;
 	p->start = start;
@@ -201,11 +201,11 @@ static size_t bucket_of(size_t nbuckets, uint32_t pid)
 
 struct pr_proctab *pr_proctab_new(void)
 {
-	struct pr_proctab *t = xcalloc(1, sizeof(*t));
+	struct pr_proctab *t = pr_xcalloc(1, sizeof(*t));
 	long hz = sysconf(_SC_CLK_TCK);
 
 	t->nbuckets = PT_INIT_BUCKETS;
-	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	t->buckets = pr_xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->tick_ns = NSEC_PER_SEC / (uint64_t)(hz > 0 ? hz : 100);
 	return t;
 }
@@ -236,7 +236,7 @@ size_t pr_proctab_count(const struct pr_proctab *t)
 static void table_grow(struct pr_proctab *t)
 {
 	size_t n = t->nbuckets * 2, i;
-	struct pr_proc **b = xcalloc(n, sizeof(*b));
+	struct pr_proc **b = pr_xcalloc(n, sizeof(*b));
 
 	for (i = 0; i < t->nbuckets; i++) {
 		struct pr_proc *p = t->buckets[i], *next;
@@ -493,7 +493,7 @@ static ssize_t read_at(int dirfd, const char *name, char **out)
 
 	if (fd < 0)
 		return -1;
-	buf = xcalloc(1, cap + 1);
+	buf = pr_xcalloc(1, cap + 1);
 	for (;;) {
 		ssize_t r = read(fd, buf + len, cap - len);
 

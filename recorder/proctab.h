@@ -70,6 +70,10 @@ struct pr_proc {
 
 struct pr_proctab;
 
+/* Allocation of the process table and who caches: zeroed, and running out
+ * of memory is fatal (as in redis), since callers have no way to go on. */
+void *pr_xcalloc(size_t n, size_t size);
+
 struct pr_proctab *pr_proctab_new(void);
 void pr_proctab_free(struct pr_proctab *t);
 size_t pr_proctab_count(const struct pr_proctab *t);

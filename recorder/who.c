@@ -27,21 +27,10 @@
 #define SHA_SLOTS 4096u                       /* power of two */
 #define SHA_BUF (64u << 10)
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p) {
-		fprintf(stderr, "polrec: out of memory (%zu bytes)\n", n * size);
-		abort();
-	}
-	return p;
-}
-
 static char *xstrdup(const char *s)
 {
 	size_t len = strlen(s);
-	char *p = xcalloc(1, len + 1);
+	char *p = pr_xcalloc(1, len + 1);
 
 	memcpy(p, s, len);
 	return p;
@@ -86,7 +75,7 @@ static int passwd_name(uint32_t uid, char **name)
 	int err;
 
 	for (;;) {
-		buf = xcalloc(1, len);
+		buf = pr_xcalloc(1, len);
 		err = getpwuid_r((uid_t)uid, &pw, buf, len, &res);
 		if (err != ERANGE || len >= (1u << 20))
 			break;
@@ -121,7 +110,7 @@ const char *pr_user_name(uint32_t uid)
 		if (e->uid == uid)
 			break;
 	if (!e) {
-		e = xcalloc(1, sizeof(*e));
+		e = pr_xcalloc(1, sizeof(*e));
 		e->uid = uid;
 		e->name = "";
 		e->next = *b;
@@ -182,7 +171,7 @@ static struct cg_ent *cg_find(uint64_t id)
 static void cg_grow(void)
 {
 	size_t n = cg.nbuckets ? cg.nbuckets * 2 : 256, i;
-	struct cg_ent **b = xcalloc(n, sizeof(*b));
+	struct cg_ent **b = pr_xcalloc(n, sizeof(*b));
 
 	for (i = 0; i < cg.nbuckets; i++) {
 		struct cg_ent *e = cg.buckets[i], *next;
@@ -209,7 +198,7 @@ static void cg_add(uint64_t id, const char *path)
 		return;
 	if (cg.count >= cg.nbuckets)
 		cg_grow();
-	e = xcalloc(1, sizeof(*e));
+	e = pr_xcalloc(1, sizeof(*e));
 	e->id = id;
 	e->path = xstrdup(path);
 	h = mix64(id) & (cg.nbuckets - 1);
@@ -443,7 +432,7 @@ static void sha_store(uint64_t dev, uint64_t ino, int64_t sec, uint32_t nsec,
 	struct sha_slot *a, *b, *s;
 
 	if (!sha.slots)
-		sha.slots = xcalloc(SHA_SLOTS, sizeof(*sha.slots));
+		sha.slots = pr_xcalloc(SHA_SLOTS, sizeof(*sha.slots));
 	a = &sha.slots[sha_index(dev, ino, sec, nsec)];
 	b = a + 1;
 	if (!a->used)
@@ -503,7 +492,7 @@ static int sha256_fd(int fd, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	unsigned char *buf = xcalloc(1, SHA_BUF);
+	unsigned char *buf = pr_xcalloc(1, SHA_BUF);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ret = -1;
 
