@@ -30,9 +30,21 @@
  *   expectation is an error.
  * - metadata.name: 1 to 128 of [A-Za-z0-9._-], unique across documents.
  * - record.follow: an integer with unit ms, s, m or h, at most 1h.
- * - network rules: {to: [CIDR], ports: ["80/tcp", "8000-8100/tcp"]}; in
- *   ingress, `to` is the local address connected to. A CIDR without a
- *   prefix is a host; host bits set after the prefix are an error.
+ * - network rules: egress and egressDeny rules are {to: [CIDR], ports:
+ *   ["80/tcp", "8000-8100/tcp"]}, the remote address and port. Ingress
+ *   rules are {from: [CIDR], ports: [...]} as in a Kubernetes
+ *   NetworkPolicy: `from` is the peer, `ports` the local port (what a
+ *   subject may accept on, listen or bind to). `to` in an ingress rule and
+ *   `from` in an egress one are errors that say which key to use, at the
+ *   key: the other reading is too easy a mistake to accept silently. The
+ *   model keeps either list in pr_net_rule.to. A CIDR without a prefix is
+ *   a host; host bits set after the prefix are an error. A rule without
+ *   `to`/`from` (or with an empty list) matches any address, without
+ *   `ports` any port of any protocol. has_egress/has_ingress/
+ *   has_egress_deny tell a key that is present: `egress: []` allows no
+ *   egress at all, a missing egress key restricts nothing.
+ * - record.snaplen: 1 to PR_POLICY_MAX_SNAPLEN (4096) bytes, the kernel's
+ *   per-packet copy limit (PR_SNAPLEN_MAX).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -454,9 +466,12 @@ static int find_key(const struct pctx *c, const struct key_def *k, size_t n)
 static const struct key_def doc_keys[4];
 
 /* The current event is MAPPING_START: read keys until MAPPING_END, each
- * once, each known. *seen gets a bit per key present. */
-static int parse_map_body(struct pctx *c, const char *where, const struct key_def *keys,
-			  size_t nkeys, void *obj, unsigned *seen)
+ * once, each known. *seen gets a bit per key present. wrong lists keys
+ * that are a known mistake in this mapping (not offered as expected): its
+ * parse function explains, with the key as the current event. */
+static int parse_map_body_wrong(struct pctx *c, const char *where, const struct key_def *keys,
+				size_t nkeys, const struct key_def *wrong, size_t nwrong,
+				void *obj, unsigned *seen)
 {
 	yaml_mark_t first[16];
 	char expected[256];
@@ -473,6 +488,8 @@ static int parse_map_body(struct pctx *c, const char *where, const struct key_de
 			return fail(c, &c->ev.start_mark, "expected a key in %s, found %s",
 				    where, found(c, &q));
 		k = find_key(c, keys, nkeys);
+		if (k < 0 && wrong && (k = find_key(c, wrong, nwrong)) >= 0)
+			return wrong[k].parse(c, obj);
 		if (k < 0) {
 			key_list(expected, sizeof(expected), keys, nkeys);
 			return fail(c, &c->ev.start_mark, "unknown key %s in %s (expected %s)",
@@ -489,6 +506,12 @@ static int parse_map_body(struct pctx *c, const char *where, const struct key_de
 		if (keys[k].parse(c, obj))
 			return -1;
 	}
+}
+
+static int parse_map_body(struct pctx *c, const char *where, const struct key_def *keys,
+			  size_t nkeys, void *obj, unsigned *seen)
+{
+	return parse_map_body_wrong(c, where, keys, nkeys, NULL, 0, obj, seen);
 }
 
 /* Pull a MAPPING_START (else fail with what) and parse the mapping. */
@@ -699,8 +722,7 @@ static int spec_files(struct pctx *c, void *obj)
 
 /* ---- network ---- */
 
-/* The bits of byte i an address keeps under prefix. */
-static uint8_t prefix_mask(size_t i, unsigned prefix)
+uint8_t pr_net_prefix_mask(size_t i, unsigned prefix)
 {
 	if (prefix >= i * 8 + 8)
 		return 0xff;
@@ -735,7 +757,7 @@ static const char *parse_cidr(const char *s, struct pr_net_cidr *out, char *hint
 		return max == 32 ? "prefix length must be 0 to 32" : "prefix length must be 0 to 128";
 	out->prefix = (uint8_t)prefix;
 	for (size_t i = 0; i < max / 8; i++) {
-		uint8_t m = prefix_mask(i, (unsigned)prefix);
+		uint8_t m = pr_net_prefix_mask(i, (unsigned)prefix);
 
 		bad |= (out->addr[i] & ~m) != 0;
 		out->addr[i] &= m;
@@ -822,12 +844,72 @@ static int rule_ports(struct pctx *c, void *obj)
 	return parse_scalar_list(c, "a port", add_ports, obj, 0);
 }
 
-static const struct key_def net_rule_keys[] = {
+/* The current event is the misplaced key: the error points at it. */
+static int rule_to_in_ingress(struct pctx *c, void *obj)
+{
+	return fail(c, &c->ev.start_mark,
+		    "`to` is not a key of an ingress rule: ingress rules match the peer with `from` and the local port with `ports`");
+}
+
+static int rule_from_in_egress(struct pctx *c, void *obj)
+{
+	return fail(c, &c->ev.start_mark,
+		    "`from` is not a key of an egress rule: egress rules match the destination with `to` and its port with `ports`");
+}
+
+static int rule_from_in_egress_deny(struct pctx *c, void *obj)
+{
+	return fail(c, &c->ev.start_mark,
+		    "`from` is not a key of an egressDeny rule: egressDeny rules match the destination with `to` and its port with `ports`");
+}
+
+static const struct key_def egress_rule_keys[] = {
 	{ "to", rule_to },
 	{ "ports", rule_ports },
 };
 
-static int parse_net_rules(struct pctx *c, const char *key, struct pr_net_rules *rules)
+/* `from` lands in pr_net_rule.to: the peer is the remote address. */
+static const struct key_def ingress_rule_keys[] = {
+	{ "from", rule_to },
+	{ "ports", rule_ports },
+};
+
+static const struct key_def egress_wrong_keys[] = {
+	{ "from", rule_from_in_egress },
+};
+
+static const struct key_def egress_deny_wrong_keys[] = {
+	{ "from", rule_from_in_egress_deny },
+};
+
+static const struct key_def ingress_wrong_keys[] = {
+	{ "to", rule_to_in_ingress },
+};
+
+/* The keys of the rules of one list: egress, ingress or egressDeny. */
+struct rule_keys {
+	const struct key_def *keys, *wrong;
+	size_t nkeys, nwrong;
+	const char *text;              /* "to, ports" */
+};
+
+static const struct rule_keys egress_rules = {
+	egress_rule_keys, egress_wrong_keys, NKEYS(egress_rule_keys),
+	NKEYS(egress_wrong_keys), "to, ports",
+};
+
+static const struct rule_keys egress_deny_rules = {
+	egress_rule_keys, egress_deny_wrong_keys, NKEYS(egress_rule_keys),
+	NKEYS(egress_deny_wrong_keys), "to, ports",
+};
+
+static const struct rule_keys ingress_rules = {
+	ingress_rule_keys, ingress_wrong_keys, NKEYS(ingress_rule_keys),
+	NKEYS(ingress_wrong_keys), "from, ports",
+};
+
+static int parse_net_rules(struct pctx *c, const char *key, const struct rule_keys *k,
+			   struct pr_net_rules *rules)
 {
 	char where[64];
 	struct qbuf q;
@@ -849,31 +931,41 @@ static int parse_net_rules(struct pctx *c, const char *key, struct pr_net_rules 
 			return 0;
 		if (c->ev.type != YAML_MAPPING_START_EVENT)
 			return fail(c, &c->ev.start_mark,
-				    "expected a %s rule (a mapping with to, ports), found %s",
-				    key, found(c, &q));
+				    "expected an %s rule (a mapping with %s), found %s",
+				    key, k->text, found(c, &q));
 		if (grow(c, &rules->v, &cap, rules->n, sizeof(*rules->v)))
 			return -1;
 		r = &rules->v[rules->n++];
 		r->line = (int)c->ev.start_mark.line + 1;
 		r->col = (int)c->ev.start_mark.column + 1;
-		if (parse_map_body(c, where, net_rule_keys, NKEYS(net_rule_keys), r, &seen))
+		if (parse_map_body_wrong(c, where, k->keys, k->nkeys, k->wrong, k->nwrong, r,
+					 &seen))
 			return -1;
 	}
 }
 
 static int net_egress(struct pctx *c, void *obj)
 {
-	return parse_net_rules(c, "egress", &((struct pr_expectation *)obj)->egress);
+	struct pr_expectation *e = obj;
+
+	e->has_egress = 1;
+	return parse_net_rules(c, "egress", &egress_rules, &e->egress);
 }
 
 static int net_ingress(struct pctx *c, void *obj)
 {
-	return parse_net_rules(c, "ingress", &((struct pr_expectation *)obj)->ingress);
+	struct pr_expectation *e = obj;
+
+	e->has_ingress = 1;
+	return parse_net_rules(c, "ingress", &ingress_rules, &e->ingress);
 }
 
 static int net_egress_deny(struct pctx *c, void *obj)
 {
-	return parse_net_rules(c, "egressDeny", &((struct pr_expectation *)obj)->egress_deny);
+	struct pr_expectation *e = obj;
+
+	e->has_egress_deny = 1;
+	return parse_net_rules(c, "egressDeny", &egress_deny_rules, &e->egress_deny);
 }
 
 static const struct key_def network_keys[] = {
@@ -895,16 +987,21 @@ static int spec_network(struct pctx *c, void *obj)
 
 /* ---- record ---- */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SNAPLEN_MAX_TEXT STR(PR_POLICY_MAX_SNAPLEN)
+
 static int record_snaplen(struct pctx *c, void *obj)
 {
 	struct qbuf q;
 	uint64_t v;
 
-	if (want_scalar(c, "snaplen as an integer 1 to 65535"))
+	if (want_scalar(c, "snaplen as an integer 1 to " SNAPLEN_MAX_TEXT))
 		return -1;
-	if (parse_u64(sval(c), slen(c), 65535, &v) || v == 0)
+	if (parse_u64(sval(c), slen(c), PR_POLICY_MAX_SNAPLEN, &v) || v == 0)
 		return fail(c, &c->ev.start_mark,
-			    "expected snaplen as an integer 1 to 65535, found %s", found(c, &q));
+			    "expected snaplen as an integer 1 to " SNAPLEN_MAX_TEXT ", found %s",
+			    found(c, &q));
 	((struct pr_expectation *)obj)->snaplen = (uint32_t)v;
 	return 0;
 }

@@ -20,7 +20,8 @@ struct pr_strlist {
 };
 
 /* network: one rule of egress/ingress/egressDeny. An empty `to` means any
- * address, an empty `ports` any port. CIDRs are stored masked. */
+ * address, an empty `ports` any port of any protocol. CIDRs are stored
+ * masked. recorder/netrules.c compiles these into the kernel's maps. */
 struct pr_net_cidr {
 	uint8_t family;                /* AF_INET or AF_INET6 */
 	uint8_t prefix;                /* 0..32 or 0..128 */
@@ -33,12 +34,15 @@ struct pr_net_ports {
 };
 
 struct pr_net_rule {
-	struct pr_net_cidr *to;
+	struct pr_net_cidr *to;        /* egress, egressDeny: `to`; ingress: `from` (the peer) */
 	size_t nto;
 	struct pr_net_ports *ports;
 	size_t nports;
 	int line, col;
 };
+
+/* The bits of address byte i that a prefix of `prefix` bits keeps. */
+uint8_t pr_net_prefix_mask(size_t i, unsigned prefix);
 
 struct pr_net_rules {
 	struct pr_net_rule *v;
@@ -66,11 +70,14 @@ struct pr_expectation {
 	int has_exec_allow, has_write_allow; /* key present (an empty list denies all) */
 	struct pr_strlist exec_allow, exec_deny;
 	struct pr_strlist write_allow, protect;
-	uint32_t snaplen;              /* record.snaplen, default 256 */
+	uint32_t snaplen;              /* record.snaplen, 1..PR_POLICY_MAX_SNAPLEN, default 256 */
 	uint64_t follow_ns;            /* record.follow, default 30 s */
 	int line, col;                 /* the document's start */
-	/* network: parsed and validated; has_network once the key is present */
+	/* network: parsed and validated; has_network once the key is present,
+	 * has_egress etc. once that key is (an empty list is present and
+	 * allows nothing) */
 	int has_network;
+	int has_egress, has_ingress, has_egress_deny;
 	struct pr_net_rules egress, ingress, egress_deny;
 };
 
@@ -84,9 +91,12 @@ struct pr_policy {
  * "FILE:LINE:COL: what was found, what was expected" (1-based line and
  * column) into err. Never crashes on any byte sequence. Limits: a file
  * larger than PR_POLICY_MAX_BYTES is refused with a clear error. */
-#define PR_POLICY_MAX_BYTES (4u << 20)
+#define PR_POLICY_MAX_BYTES (16u << 20)     /* 100,000 one-CIDR rules take ~6 MiB */
 #define PR_POLICY_MAX_DEPTH 32          /* YAML nesting levels */
 #define PR_POLICY_DEFAULT_SNAPLEN 256
+/* = PR_SNAPLEN_MAX (probes/events.h, checked in netrules.c); no suffix: the
+ * parser's message stringifies it */
+#define PR_POLICY_MAX_SNAPLEN 4096
 #define PR_POLICY_DEFAULT_FOLLOW_NS (30ull * 1000000000ull)
 #define PR_POLICY_MAX_FOLLOW_NS (3600ull * 1000000000ull)
 int pr_policy_parse(const char *buf, size_t len, const char *fname,

@@ -106,6 +106,9 @@ static void test_design_example(void **state)
 	assert_int_equal(e->ingress.v[0].nto, 0);
 	assert_int_equal(e->ingress.v[0].ports[1].lo, 443);
 	assert_int_equal(e->egress_deny.v[0].to[0].prefix, 16);
+	assert_true(e->has_egress);
+	assert_true(e->has_ingress);
+	assert_true(e->has_egress_deny);
 	assert_int_equal(e->snaplen, 256);
 	assert_int_equal(e->follow_ns, 30000000000ull);
 
@@ -119,6 +122,9 @@ static void test_design_example(void **state)
 	assert_false(e->has_exec_allow);
 	assert_false(e->has_write_allow);
 	assert_false(e->has_network);
+	assert_false(e->has_egress);
+	assert_false(e->has_ingress);
+	assert_false(e->has_egress_deny);
 	assert_int_equal(e->snaplen, PR_POLICY_DEFAULT_SNAPLEN);
 	assert_int_equal(e->follow_ns, PR_POLICY_DEFAULT_FOLLOW_NS);
 	pr_policy_free(p);
@@ -141,7 +147,7 @@ static void test_values(void **state)
 		"  except: []\n"
 		"  exec: {allow: []}\n"
 		"  files: {writeAllow: [], protect: ['/etc/[!.]*']}\n"
-		"  record: {snaplen: 65535, follow: 500ms}\n"
+		"  record: {snaplen: 4096, follow: 500ms}\n"
 		"...\n");
 	const struct pr_expectation *e = &p->exps[0];
 
@@ -161,7 +167,7 @@ static void test_values(void **state)
 	assert_int_equal(e->exec_allow.n, 0);
 	assert_true(e->has_write_allow);
 	assert_int_equal(e->write_allow.n, 0);
-	assert_int_equal(e->snaplen, 65535);
+	assert_int_equal(e->snaplen, 4096);
 	assert_int_equal(e->follow_ns, 500000000ull);
 	pr_policy_free(p);
 
@@ -273,7 +279,13 @@ static void test_err_types(void **state)
 	parse_err("- a\n- b\n",
 		  "p.yaml:1:1: expected a mapping with apiVersion, kind, metadata and spec, found a list");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {snaplen: 0}}\n",
-		  "p.yaml:4:51: expected snaplen as an integer 1 to 65535, found \"0\"");
+		  "p.yaml:4:51: expected snaplen as an integer 1 to 4096, found \"0\"");
+	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {snaplen: 4097}}\n",
+		  "p.yaml:4:51: expected snaplen as an integer 1 to 4096, found \"4097\"");
+	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {snaplen: 65535}}\n",
+		  "p.yaml:4:51: expected snaplen as an integer 1 to 4096, found \"65535\"");
+	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {snaplen: -1}}\n",
+		  "p.yaml:4:51: expected snaplen as an integer 1 to 4096, found \"-1\"");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {follow: 2h}}\n",
 		  "p.yaml:4:50: expected a duration such as 500ms, 30s, 2m or 1h (at most 1h), found \"2h\"");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {follow: 30}}\n",
@@ -352,6 +364,92 @@ static void test_err_network(void **state)
 		  "p.yaml:6:21: expected a list of rules for egress, found a mapping");
 }
 
+/* has_* tell a present key (an empty list allows nothing) from a missing
+ * one; ingress rules keep `from` in pr_net_rule.to. */
+static void test_network_model(void **state)
+{
+	struct pr_policy *p = parse_ok(
+		HDR "metadata: {name: a}\n"
+		"spec:\n"
+		"  subjects: [{all: true}]\n"
+		"  network:\n"
+		"    egress: []\n"
+		"    ingress:\n"
+		"      - from: [192.168.0.0/16, 'fe80::/10']\n"
+		"        ports: 22/tcp\n"
+		"      - ports: [53/udp]\n"
+		"---\n" HDR "metadata: {name: b}\n"
+		"spec: {subjects: [{all: true}], network: {egressDeny: [{to: 10.0.0.0/8}]}}\n"
+		"---\n" HDR "metadata: {name: c}\n"
+		"spec: {subjects: [{all: true}], network: {}, record: {snaplen: 1}}\n");
+	const struct pr_expectation *e = &p->exps[0];
+
+	assert_true(e->has_network);
+	assert_true(e->has_egress);
+	assert_int_equal(e->egress.n, 0);
+	assert_true(e->has_ingress);
+	assert_false(e->has_egress_deny);
+	assert_int_equal(e->ingress.n, 2);
+	assert_int_equal(e->ingress.v[0].nto, 2);
+	assert_int_equal(e->ingress.v[0].to[0].family, AF_INET);
+	assert_int_equal(e->ingress.v[0].to[0].prefix, 16);
+	assert_int_equal(e->ingress.v[0].to[1].family, AF_INET6);
+	assert_int_equal(e->ingress.v[0].to[1].addr[0], 0xfe);
+	assert_int_equal(e->ingress.v[0].to[1].addr[1], 0x80);
+	assert_int_equal(e->ingress.v[0].ports[0].lo, 22);
+	assert_int_equal(e->ingress.v[0].line, 9);
+	assert_int_equal(e->ingress.v[0].col, 9);
+	assert_int_equal(e->ingress.v[1].nto, 0);
+	assert_int_equal(e->ingress.v[1].ports[0].proto, IPPROTO_UDP);
+
+	e = &p->exps[1];
+	assert_true(e->has_network);
+	assert_false(e->has_egress);
+	assert_false(e->has_ingress);
+	assert_true(e->has_egress_deny);
+	assert_int_equal(e->egress_deny.v[0].to[0].prefix, 8);
+
+	e = &p->exps[2];
+	assert_true(e->has_network);
+	assert_false(e->has_egress || e->has_ingress || e->has_egress_deny);
+	assert_int_equal(e->snaplen, 1);
+	pr_policy_free(p);
+}
+
+/* `to` in ingress and `from` in egress/egressDeny: an error at the key
+ * that says which key to use. */
+static void test_err_network_from_to(void **state)
+{
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {ingress: [{to: [10.0.0.0/8]}]}\n",
+		  "p.yaml:6:24: `to` is not a key of an ingress rule: ingress rules match the peer with `from` and the local port with `ports`");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network:\n    ingress:\n      - ports: [80/tcp]\n        to: 10.0.0.1\n",
+		  "p.yaml:9:9: `to` is not a key of an ingress rule: ingress rules match the peer with `from` and the local port with `ports`");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {egress: [{ports: 80/tcp, from: [10.0.0.0/8]}]}\n",
+		  "p.yaml:6:38: `from` is not a key of an egress rule: egress rules match the destination with `to` and its port with `ports`");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {egressDeny: [{from: 10.0.0.0/8}]}\n",
+		  "p.yaml:6:27: `from` is not a key of an egressDeny rule: egressDeny rules match the destination with `to` and its port with `ports`");
+	/* the misplaced key is not offered in the list of expected keys */
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {ingress: [{form: []}]}\n",
+		  "p.yaml:6:24: unknown key \"form\" in ingress rule (expected from or ports)");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {egressDeny: [{tu: []}]}\n",
+		  "p.yaml:6:27: unknown key \"tu\" in egressDeny rule (expected to or ports)");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {ingress: [80/tcp]}\n",
+		  "p.yaml:6:23: expected an ingress rule (a mapping with from, ports), found \"80/tcp\"");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {ingress: [{from: [10.0.0.0/8], from: []}]}\n",
+		  "p.yaml:6:44: duplicate key \"from\" in ingress rule (first at line 6 column 24)");
+	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
+		  "  network: {ingress: [{from: [10.0.0.1/8]}]}\n",
+		  "p.yaml:6:31: invalid CIDR \"10.0.0.1/8\": host bits set after the prefix (did you mean \"10.0.0.0/8\"?) (expected e.g. \"10.0.0.0/8\" or \"::1/128\")");
+}
+
 static void test_err_yaml(void **state)
 {
 	static const char nul[] = "apiVersion: polrec.dev/v1\nkind: \0\x01\x1b[31m";
@@ -411,7 +509,7 @@ static void test_err_depth(void **state)
 
 static void test_err_size(void **state)
 {
-	size_t len = 10u << 20;
+	size_t len = 20u << 20;
 	char *big = malloc(len);
 	char path[] = "/tmp/polrec-policy-XXXXXX", err[512], want[600];
 	struct pr_policy *p = NULL;
@@ -419,7 +517,7 @@ static void test_err_size(void **state)
 
 	memset(big, '#', len);
 	parse_err_len(big, len,
-		      "p.yaml: policy is 10485760 bytes, larger than the limit of 4194304 bytes");
+		      "p.yaml: policy is 20971520 bytes, larger than the limit of 16777216 bytes");
 	free(big);
 
 	fd = mkstemp(path);
@@ -429,7 +527,7 @@ static void test_err_size(void **state)
 	assert_int_equal(pr_policy_load_file(path, &p, err, sizeof(err)), -1);
 	assert_null(p);
 	snprintf(want, sizeof(want),
-		 "%s: policy is 10485760 bytes, larger than the limit of 4194304 bytes", path);
+		 "%s: policy is 20971520 bytes, larger than the limit of 16777216 bytes", path);
 	assert_string_equal(err, want);
 	unlink(path);
 
@@ -489,6 +587,8 @@ int main(void)
 		cmocka_unit_test(test_err_header_and_names),
 		cmocka_unit_test(test_err_globs),
 		cmocka_unit_test(test_err_network),
+		cmocka_unit_test(test_network_model),
+		cmocka_unit_test(test_err_network_from_to),
 		cmocka_unit_test(test_err_yaml),
 		cmocka_unit_test(test_err_anchors),
 		cmocka_unit_test(test_err_empty),
