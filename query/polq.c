@@ -9,15 +9,19 @@
  * after the command as well.
  *
  * Exit status, which scripts rely on:
- *   0  something was found and printed (stats: the store was read)
+ *   0  something was found and printed (stats: the store was read; pcap:
+ *      the capture was written, also when the incident has no packets:
+ *      then it is a valid empty capture and stderr says so)
  *   1  nothing matched: no incidents, no such incident, no such process.
  *      stdout stays empty (an empty result, not an error, also in --json
  *      mode); one line on stderr says what was not found.
  *   2  usage or store error: one line "polq: ..." on stderr, and in --json
  *      mode also {"error": "..."} on stdout, as bpftool does, so a script
- *      reading stdout sees why there is no result.
+ *      reading stdout sees why there is no result. pcap: also when the
+ *      output file exists and --force was not given.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -26,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "query/export.h"
 #include "query/render.h"
 #include "schema/store.h"
 
@@ -100,7 +106,12 @@ static void usage(FILE *f)
 	      "  show ID              one incident: what, who, when, how\n"
 	      "  tree PID|PID:START   a process's lineage and its recorded children;\n"
 	      "                       a bare PID shows every recorded process with it\n"
-	      "  stats                store totals and recorded event losses\n"
+	      "  pcap ID -o FILE [--pcapng] [--force]\n"
+	      "                       the incident's packets as a capture for Wireshark\n"
+	      "                       (classic pcap, raw IP, ns timestamps; --pcapng adds\n"
+	      "                       per-packet comments and directions); -o - is stdout;\n"
+	      "                       an existing FILE is kept unless --force\n"
+	      "  stats                store totals, packets and recorded event losses\n"
 	      "  help                 this text\n"
 	      "\n"
 	      "Options (before or after the command):\n"
@@ -112,7 +123,8 @@ static void usage(FILE *f)
 	      "WHEN is a duration meaning that long ago (30s, 15m, 1h, 2d, 1h30m) or an\n"
 	      "RFC 3339 time (2026-11-26T09:00:00Z, 2026-11-26T10:00:00.5+01:00).\n"
 	      "START is the process start in boot-time ns, as show and tree print it.\n"
-	      "Exit status: 0 found, 1 nothing matched, 2 usage or store error.\n",
+	      "Exit status: 0 found (pcap: written, maybe empty), 1 nothing matched,\n"
+	      "2 usage, store or output error.\n",
 	      f);
 }
 
@@ -379,6 +391,149 @@ static int do_show(int argc, char **argv)
 	return ret;
 }
 
+/* ---- pcap ---- */
+
+struct pcap_args {
+	const char *out;         /* -o FILE, "-" = stdout */
+	bool pcapng, force;
+	int64_t id;
+};
+
+enum { OPT_PCAPNG = 300, OPT_FORCE };
+
+static int parse_pcap(int argc, char **argv, struct pcap_args *a)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "pcapng", no_argument, NULL, OPT_PCAPNG },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "o:", opts, NULL)) != -1) {
+		ret = OPT_NEXT;
+		if (c == 'o')
+			a->out = optarg;
+		else if (c == OPT_PCAPNG)
+			a->pcapng = true;
+		else if (c == OPT_FORCE)
+			a->force = true;
+		else
+			ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (argc - optind != 1)
+		return argc - optind ? p_err("pcap: unexpected argument '%s'", argv[optind + 1])
+				     : p_err("pcap: expected an incident ID (try 'polq help')");
+	if (!parse_incident_id(argv[optind], &a->id))
+		return p_err("pcap: '%s' is not an incident ID", argv[optind]);
+	if (!a->out || !*a->out)
+		return p_err("pcap: -o FILE is required (-o - writes to stdout)");
+	if (!strcmp(a->out, "-") && json_output)
+		return p_err("pcap: --json and -o - both want stdout");
+	if (!strcmp(a->out, "-") && isatty(STDOUT_FILENO))
+		return p_err("pcap: refusing to write a capture to a terminal (use -o FILE, or a pipe)");
+	return OPT_NEXT;
+}
+
+/* The output: stdout (a dup, the dumper closes it), a new file, or with
+ * --force whatever is there, truncated. *created: remove it on failure. */
+static FILE *open_output(const struct pcap_args *a, bool *created)
+{
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC, fd;
+	FILE *f;
+
+	*created = false;
+	if (!strcmp(a->out, "-"))
+		fd = dup(STDOUT_FILENO);
+	else
+		fd = open(a->out, flags | (a->force ? O_TRUNC : O_EXCL | O_NOFOLLOW), 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			p_err("pcap: %s exists (use --force to overwrite it)", a->out);
+		else
+			p_err("pcap: %s: %s", a->out, strerror(errno));
+		return NULL;
+	}
+	*created = strcmp(a->out, "-") != 0;
+	f = fdopen(fd, "wb");
+	if (!f) {
+		p_err("pcap: %s: %s", a->out, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+static int pcap_done(const struct pcap_args *a, long n)
+{
+	struct json_object *o;
+
+	if (!n)
+		fprintf(stderr, "polq: incident %" PRId64 " has no stored packets; wrote an empty "
+			"capture\n", a->id);
+	if (!json_output)
+		return EXIT_FOUND;
+	o = json_object_new_object();
+	if (!o || json_object_object_add(o, "incident", json_object_new_int64(a->id)) ||
+	    json_object_object_add(o, "packets", json_object_new_int64(n)) ||
+	    json_object_object_add(o, "format",
+				   json_object_new_string(a->pcapng ? "pcapng" : "pcap")) ||
+	    pr_json_add_str(o, "file", a->out)) {
+		json_object_put(o);
+		return output_err();
+	}
+	return emit_json(o) ? output_err() : EXIT_FOUND;
+}
+
+static int export_to(struct pr_store *s, const struct pcap_args *a)
+{
+	char err[1024];
+	bool created;
+	FILE *f;
+	long n;
+
+	f = open_output(a, &created);
+	if (!f)
+		return EXIT_ERROR;
+	n = pr_export_incident(s, a->id, f, a->pcapng ? PR_EXPORT_PCAPNG : PR_EXPORT_PCAP,
+			       err, sizeof(err));
+	if (n < 0) {
+		if (created && unlink(a->out))
+			return p_err("pcap: %s; the partial %s could not be removed: %s", err,
+				     a->out, strerror(errno));
+		return p_err("pcap: %s", err);
+	}
+	return pcap_done(a, n);
+}
+
+static int do_pcap(int argc, char **argv)
+{
+	struct pcap_args a = { 0 };
+	struct pr_incident_full *full = NULL;
+	struct pr_store *s;
+	int ret;
+
+	ret = parse_pcap(argc, argv, &a);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (open_store(&s))
+		return EXIT_ERROR;
+	ret = pr_store_get_incident(s, a.id, &full);
+	if (ret < 0)
+		ret = store_err(s);
+	else if (ret > 0)
+		ret = p_none("no incident %" PRId64, a.id);
+	else
+		ret = export_to(s, &a);
+	pr_incident_full_free(full);
+	pr_store_close(s);
+	return ret;
+}
+
 /* ---- tree ---- */
 
 static int show_tree(struct pr_store *s, const struct pr_proc_rec *p, bool first)
@@ -507,6 +662,7 @@ static const struct cmd cmds[] = {
 	{ "incidents", do_incidents },
 	{ "show", do_show },
 	{ "tree", do_tree },
+	{ "pcap", do_pcap },
 	{ "stats", do_stats },
 	{ "help", do_help },
 	{ 0 },

@@ -695,6 +695,84 @@ fail:
 	return NULL;
 }
 
+static struct json_object *json_net(const struct pr_net_rec *n)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (pr_json_add_str(o, "direction", n->direction) ||
+	    pr_json_add_str(o, "protocol", n->protocol) || pr_json_add_str(o, "src", n->src) ||
+	    jadd_i64(o, "sport", n->sport) || pr_json_add_str(o, "dst", n->dst) ||
+	    jadd_i64(o, "dport", n->dport) || pr_json_add_str(o, "result", n->result)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *pr_payload_text(const uint8_t *head, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++)
+		out[i] = head[i] >= 0x20 && head[i] < 0x7f ? (char)head[i] : '.';
+	out[len] = '\0';
+	return out;
+}
+
+static int jadd_payload(struct json_object *o, const struct pr_flow_rec *f)
+{
+	char *text = pr_payload_text(f->head, f->head_len);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = jadd(o, "payload", json_object_new_string(text));
+	free(text);
+	return rc ?: jadd(o, "payload_b64", jb64((const char *)f->head, f->head_len));
+}
+
+struct json_object *pr_json_flow(const struct pr_flow_rec *f)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (jadd_u64(o, "flow_id", f->flow_id) || pr_json_add_time(o, "time", f->time) ||
+	    pr_json_add_str(o, "role", f->role) || pr_json_add_str(o, "protocol", f->protocol) ||
+	    pr_json_add_str(o, "local", f->local) || jadd_i64(o, "lport", f->lport) ||
+	    pr_json_add_str(o, "remote", f->remote) || jadd_i64(o, "rport", f->rport) ||
+	    jadd_i64(o, "pid", f->pid) || jadd_process_id(o, f->pid, f->start_boot) ||
+	    pr_json_add_str(o, "exe", f->exe) || jadd_u64(o, "packets", f->packets) ||
+	    jadd_u64(o, "bytes", f->bytes) || jadd_payload(o, f)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *json_flows(const struct pr_flow_rec *v, size_t n)
+{
+	struct json_object *arr = json_object_new_array(), *e;
+	size_t i;
+
+	if (!arr)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		e = pr_json_flow(&v[i]);
+		if (!e || json_object_array_add(arr, e)) {
+			json_object_put(e);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 {
 	struct json_object *o = json_object_new_object();
@@ -707,7 +785,8 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 	    pr_json_add_str(o, "kind", inc->kind) || pr_json_add_str(o, "action", inc->action) ||
 	    pr_json_add_str(o, "path", inc->path) || pr_json_add_str(o, "expected", inc->expected) ||
 	    pr_json_add_str(o, "actual", inc->actual) ||
-	    jadd(o, "process", json_proc_brief(&inc->proc))) {
+	    jadd(o, "process", json_proc_brief(&inc->proc)) ||
+	    (inc->net && jadd(o, "network", json_net(inc->net)))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -793,7 +872,8 @@ struct json_object *pr_json_incident_full(const struct pr_incident_full *f)
 	if (jadd(o, "who", json_who(&f->inc.proc)) ||
 	    jadd(o, "lineage", json_procs(f->lineage, f->nlineage)) ||
 	    jadd(o, "events", json_events(f->events, f->nevents)) ||
-	    jadd_u64(o, "lost_events", f->inc.lost_events)) {
+	    jadd_u64(o, "lost_events", f->inc.lost_events) ||
+	    ((f->inc.net || f->nflows) && jadd(o, "flows", json_flows(f->flows, f->nflows)))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -850,7 +930,10 @@ struct json_object *pr_json_stats(const struct pr_stats *st)
 	if (!o)
 		return NULL;
 	if (jadd_u64(o, "incidents", st->incidents) || jadd_u64(o, "processes", st->processes) ||
-	    jadd_u64(o, "events", st->events) || jadd_u64(o, "lost_events", lost_total(st)))
+	    jadd_u64(o, "events", st->events) || jadd_u64(o, "lost_events", lost_total(st)) ||
+	    jadd_u64(o, "flows", st->flows) || jadd_u64(o, "packets", st->packets) ||
+	    jadd_u64(o, "pcap_segments", st->pcap_segments) ||
+	    jadd_u64(o, "pcap_bytes", st->pcap_bytes))
 		goto fail;
 	arr = json_object_new_array();
 	if (!arr)
@@ -954,6 +1037,76 @@ static int text_proc(FILE *f, const struct pr_proc_rec *p, size_t depth, bool ma
 	return 0;
 }
 
+/* "addr:port", IPv6 as "[addr]:port" (escaped: the store is not trusted). */
+static int text_endpoint(FILE *f, const char *addr, uint16_t port)
+{
+	bool v6 = addr && strchr(addr, ':');
+
+	TRY(fputs(v6 ? "[" : "", f));
+	TRY(pr_esc_puts(f, or_dash(addr), 0));
+	TRY(fprintf(f, "%s:%" PRIu16, v6 ? "]" : "", port));
+	return 0;
+}
+
+/* "egress tcp 127.0.0.1:40000 -> 10.0.0.2:80  ECONNREFUSED" */
+static int text_net(FILE *f, const struct pr_net_rec *n)
+{
+	TRY(fprintf(f, "  %-13s", "network:"));
+	TRY(pr_esc_puts(f, or_dash(n->direction), PR_ESC_WORD));
+	TRY(fputc(' ', f));
+	TRY(pr_esc_puts(f, or_dash(n->protocol), PR_ESC_WORD));
+	TRY(fputc(' ', f));
+	TRY(text_endpoint(f, n->src, n->sport));
+	TRY(fputs(" -> ", f));
+	TRY(text_endpoint(f, n->dst, n->dport));
+	TRY(fputs("  ", f));
+	TRY(pr_esc_puts(f, or_dash(n->result), PR_ESC_WORD));
+	TRY(fputc('\n', f));
+	return 0;
+}
+
+int pr_text_flow_line(FILE *f, const struct pr_flow_rec *fl)
+{
+	char *payload;
+	int rc;
+
+	TRY(fputs("  ", f));
+	TRY(pr_esc_puts(f, or_dash(fl->protocol), PR_ESC_WORD));
+	TRY(fputc(' ', f));
+	TRY(text_endpoint(f, fl->local, fl->lport));
+	TRY(fputs(" -> ", f));
+	TRY(text_endpoint(f, fl->remote, fl->rport));
+	TRY(fputs("  ", f));
+	TRY(pr_esc_puts(f, or_dash(fl->role), PR_ESC_WORD));
+	TRY(fprintf(f, "  %" PRIu64 " packet%s %" PRIu64 " bytes", fl->packets,
+		    fl->packets == 1 ? "" : "s", fl->bytes));
+	if (fl->head_len) {
+		payload = pr_payload_text(fl->head, fl->head_len);
+		if (!payload)
+			return -1;
+		rc = fprintf(f, "  %s", payload);
+		free(payload);
+		TRY(rc);
+	}
+	TRY(fputc('\n', f));
+	return 0;
+}
+
+/* After HOW, for network incidents (and any incident with flows). */
+static int text_flows(FILE *f, const struct pr_incident_full *full)
+{
+	size_t i;
+
+	if (!full->inc.net && !full->nflows)
+		return 0;
+	if (!full->nflows)
+		return fputs("flows: none captured\n", f) < 0 ? -1 : 0;
+	TRY(fputs("flows:\n", f));
+	for (i = 0; i < full->nflows; i++)
+		TRY(pr_text_flow_line(f, &full->flows[i]));
+	return 0;
+}
+
 static int text_what(FILE *f, const struct pr_incident_rec *inc)
 {
 	TRY(fputs("WHAT\n", f));
@@ -967,6 +1120,8 @@ static int text_what(FILE *f, const struct pr_incident_rec *inc)
 	TRY(fputc(' ', f));
 	TRY(pr_esc_puts(f, inc->path, PR_ESC_WORD));
 	TRY(fputc('\n', f));
+	if (inc->net)
+		TRY(text_net(f, inc->net));
 	return 0;
 }
 
@@ -1068,6 +1223,7 @@ int pr_text_incident_full(FILE *f, const struct pr_incident_full *full)
 	TRY(text_who(f, &full->inc.proc));
 	TRY(text_when(f, full->inc.time));
 	TRY(text_how(f, full));
+	TRY(text_flows(f, full));
 	return 0;
 }
 
@@ -1095,8 +1251,12 @@ int pr_text_stats(FILE *f, const struct pr_stats *st)
 	size_t i;
 
 	TRY(fprintf(f, "incidents:   %" PRIu64 "\nprocesses:   %" PRIu64 "\nevents:      %" PRIu64
+		    "\nflows:       %" PRIu64 "\npackets:     %" PRIu64
+		    "\npcap:        %" PRIu64 " segment%s, %" PRIu64 " bytes"
 		    "\nlost events: %" PRIu64 "\n",
-		    st->incidents, st->processes, st->events, lost_total(st)));
+		    st->incidents, st->processes, st->events, st->flows, st->packets,
+		    st->pcap_segments, st->pcap_segments == 1 ? "" : "s", st->pcap_bytes,
+		    lost_total(st)));
 	for (i = 0; i < st->nlosses; i++) {
 		const struct pr_loss_rec *l = &st->losses[i];
 

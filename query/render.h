@@ -106,12 +106,14 @@ int pr_parse_process_id(const char *s, uint32_t *pid, uint64_t *start_boot);
 
 /* ---- renderers ---- */
 
-/* The incident as `polq incidents --json` prints it. */
+/* The incident as `polq incidents --json` prints it; network incidents
+ * also get "network": {direction, protocol, src, sport, dst, dport, result}. */
 struct json_object *pr_json_incident(const struct pr_incident_rec *inc);
 /* The incident as `polq show --json` prints it: the above plus "who"
  * (uid, user, loginuid, sessionid, cgroup, cgroup_id, container_id, sha256,
  * cwd),
- * "lineage" (violator first, up to pid 1), "events" and "lost_events". */
+ * "lineage" (violator first, up to pid 1), "events" and "lost_events";
+ * network incidents (and any with flows) also "flows", each pr_json_flow. */
 struct json_object *pr_json_incident_full(const struct pr_incident_full *f);
 /* One lineage entry: pid, ppid, exe, argv, uid, user, start_time
  * (start_boot ns), process_id, started (RFC 3339), and exited/exit_code
@@ -123,11 +125,22 @@ struct json_object *pr_json_tree(const struct pr_proc_rec *p,
 				 const struct pr_proc_list *lineage,
 				 const struct pr_proc_list *children);
 struct json_object *pr_json_stats(const struct pr_stats *st);
+/* {flow_id, time, role, protocol, local, lport, remote, rport, pid,
+ * process_id, exe, packets, bytes, payload, payload_b64}: payload is the
+ * head with every byte that is not printable ASCII shown as '.' (as
+ * tcpdump -A does), payload_b64 the raw head. */
+struct json_object *pr_json_flow(const struct pr_flow_rec *f);
+/* The head as text: printable ASCII kept, anything else '.'; malloc'd. */
+char *pr_payload_text(const uint8_t *head, size_t len);
 
 /* One line: ID TIME SEVERITY POLICY RULE KIND PID EXE PATH. */
 int pr_text_incident_line(FILE *f, const struct pr_incident_rec *inc);
-/* The story: WHAT, WHO, WHEN, HOW (lineage from pid 1 down, events). */
+/* The story: WHAT, WHO, WHEN, HOW (lineage from pid 1 down, events), and
+ * for network incidents a "network:" line in WHAT and a "flows:" section. */
 int pr_text_incident_full(FILE *f, const struct pr_incident_full *full);
+/* "  tcp 127.0.0.1:40000 -> 10.0.0.2:80  violation  5 packets 612 bytes  GET /..."
+ * (IPv6 addresses in brackets). */
+int pr_text_flow_line(FILE *f, const struct pr_flow_rec *fl);
 /* Lineage (p first, as the store returns it) printed from the oldest known
  * ancestor down to p (marked "=>"), then p's recorded children. */
 int pr_text_tree(FILE *f, const struct pr_proc_rec *p, const struct pr_proc_list *lineage,

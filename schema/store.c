@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The store layer: DIR/polrec.db through SQLite.
+ * The store layer: DIR/polrec.db through SQLite, and DIR/pcap/ segments
+ * (schema/pcapseg.c) for packet bytes.
  *
  * One struct pr_store is one connection with its prepared statements
  * cached. WRITE mode creates and migrates the store; READ mode opens it
  * SQLITE_OPEN_READONLY and reads while polrecd writes (WAL: readers see the
  * last committed state, never the writer's open transaction).
  *
- * Schema versions: PRAGMA user_version. WRITE mode applies missing
- * migrations in one transaction. READ mode never migrates: a store newer
- * than this build is refused, and so is an older one ("run polrecd once"),
- * because a reader cannot know which columns an old version lacks.
+ * Schema versions: PRAGMA user_version; migrations[] is the numbered list
+ * (001-initial.sql is version 1, 002-network.sql version 2, ...). WRITE
+ * mode applies the missing ones in one transaction. READ mode never
+ * migrates: a store newer than this build is refused; an older one is read
+ * as it is: version 1 has no network tables, so its incidents have no
+ * network side, flows or packets (readers check s->version before touching
+ * a table a version lacks).
  *
  * Readers copy everything they return into an arena owned by the returned
  * object; one free releases it all. Byte fields are bound and read as
@@ -25,15 +29,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "schema/pcapseg.h"
 #include "schema/store.h"
 
 extern const char pr_schema_001[];
 extern const size_t pr_schema_001_len;
+extern const char pr_schema_002[];
+extern const size_t pr_schema_002_len;
 
 #define PR_DB_NAME        "polrec.db"
 #define PR_APPLICATION_ID 1886350450 /* 'polr', set by 001-initial.sql */
@@ -43,7 +53,9 @@ extern const size_t pr_schema_001_len;
 
 static const char *const migrations[] = {
 	pr_schema_001, /* version 1 */
+	pr_schema_002, /* version 2: network incidents, flows, packets */
 };
+#define PR_SCHEMA_NETWORK 2 /* first version with the network tables */
 #define PR_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ---- arena: all memory a reader returns ---- */
@@ -155,6 +167,27 @@ static void arena_reset(struct arena *a)
 
 #define EVENT_COLS "time, kind, pid, start_boot, path, path2, detail"
 
+/* The network side, after the violator's columns; NULLs before version 2. */
+#define NET_COLS(t)                                                          \
+	t "direction, " t "protocol, " t "src, " t "sport, " t "dst, " t      \
+	"dport, " t "result, " t "flow_id"
+#define NET_NULLS "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+#define NET_COL (INC_NCOLS + 1 + PROC_NCOLS)
+#define INC_SELECT(net)                                                      \
+	"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.") ", " net          \
+	" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
+#define NET_JOIN " LEFT JOIN incident_network n ON n.incident_id = i.id"
+#define INC_LIST_WHERE                                                       \
+	" WHERE i.time >= ?1 AND i.time < ?2"                                \
+	" AND (?3 IS NULL OR i.policy = ?3)"                                 \
+	" AND (?4 IS NULL OR i.severity = ?4)"                               \
+	" ORDER BY i.time, i.id"
+
+#define FLOW_COLS                                                            \
+	"flow_id, incident_id, time, role, protocol, local, lport, remote, "  \
+	"rport, pid, start_boot, exe"
+#define PKT_COLS "k.time, k.segment_id, k.offset, k.caplen, k.len, k.dir, g.state"
+
 enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -184,6 +217,24 @@ enum stmt_id {
 	ST_COUNT_PROCS,
 	ST_COUNT_EVENTS,
 	ST_LOSSES,
+	ST_LIST_INCIDENTS_V1,
+	ST_GET_INCIDENT_V1,
+	ST_INS_NET,
+	ST_INS_FLOW,
+	ST_INS_PACKET,
+	ST_PUT_SEGMENT,
+	ST_CLOSE_SEGMENT,
+	ST_SEGMENT_BYTES,
+	ST_SEGMENT_STATE,
+	ST_CLOSE_OPEN_SEGMENTS,
+	ST_MAX_SEGMENT,
+	ST_GET_FLOWS,
+	ST_FLOW_PACKETS,
+	ST_INC_PACKETS,
+	ST_COUNT_FLOWS,
+	ST_COUNT_PACKETS,
+	ST_COUNT_SEGMENTS,
+	ST_SUM_SEGMENT_BYTES,
 	ST__COUNT
 };
 
@@ -223,17 +274,10 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"INSERT INTO losses (from_time, to_time, stage, kind, count) "
 		"VALUES (?, ?, ?, ?, ?)",
 	[ST_INS_RUN] = "INSERT INTO runs (time, what, detail) VALUES (?, ?, ?)",
-	[ST_LIST_INCIDENTS] =
-		"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.")
-		" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
-		" WHERE i.time >= ?1 AND i.time < ?2"
-		" AND (?3 IS NULL OR i.policy = ?3)"
-		" AND (?4 IS NULL OR i.severity = ?4)"
-		" ORDER BY i.time, i.id",
-	[ST_GET_INCIDENT] =
-		"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.")
-		" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
-		" WHERE i.id = ?",
+	[ST_LIST_INCIDENTS] = INC_SELECT(NET_COLS("n.")) NET_JOIN INC_LIST_WHERE,
+	[ST_LIST_INCIDENTS_V1] = INC_SELECT(NET_NULLS) INC_LIST_WHERE,
+	[ST_GET_INCIDENT] = INC_SELECT(NET_COLS("n.")) NET_JOIN " WHERE i.id = ?",
+	[ST_GET_INCIDENT_V1] = INC_SELECT(NET_NULLS) " WHERE i.id = ?",
 	[ST_GET_LINEAGE] =
 		"SELECT p.id, " PROC_COLS("p.")
 		" FROM incident_lineage l LEFT JOIN proc_images p ON p.id = l.image_id"
@@ -267,6 +311,45 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_LOSSES] =
 		"SELECT from_time, to_time, stage, kind, count FROM losses"
 		" ORDER BY from_time, id",
+	[ST_INS_NET] =
+		"INSERT INTO incident_network (incident_id, " NET_COLS("") ")"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_FLOW] =
+		"INSERT INTO flows (" FLOW_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_PACKET] =
+		"INSERT INTO packets (flow_id, time, segment_id, offset, caplen, len, dir)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)",
+	/* The row may be gone with a rolled-back transaction: recreate it. */
+	[ST_PUT_SEGMENT] =
+		"INSERT INTO pcap_segments (id, state, bytes, packets, first_time, last_time)"
+		" VALUES (?1, 'open', ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
+		" bytes = ?2, packets = packets + ?3, first_time = min(first_time, ?4),"
+		" last_time = max(last_time, ?5)",
+	[ST_CLOSE_SEGMENT] =
+		"UPDATE pcap_segments SET state = 'closed', bytes = ?2 WHERE id = ?1",
+	[ST_SEGMENT_BYTES] = "UPDATE pcap_segments SET bytes = ?2 WHERE id = ?1",
+	[ST_SEGMENT_STATE] = "SELECT state = 'open' FROM pcap_segments WHERE id = ?",
+	[ST_CLOSE_OPEN_SEGMENTS] =
+		"UPDATE pcap_segments SET state = 'closed' WHERE state = 'open'",
+	[ST_MAX_SEGMENT] = "SELECT coalesce(max(id), 0) FROM pcap_segments",
+	[ST_GET_FLOWS] =
+		"SELECT " FLOW_COLS ","
+		" (SELECT count(*) FROM packets k WHERE k.flow_id = f.flow_id),"
+		" (SELECT coalesce(sum(k.len), 0) FROM packets k WHERE k.flow_id = f.flow_id)"
+		" FROM flows f WHERE incident_id = ? ORDER BY time, flow_id",
+	[ST_FLOW_PACKETS] =
+		"SELECT k.flow_id, " PKT_COLS " FROM packets k"
+		" LEFT JOIN pcap_segments g ON g.id = k.segment_id"
+		" WHERE k.flow_id = ? ORDER BY k.time, k.rowid LIMIT ?",
+	[ST_INC_PACKETS] =
+		"SELECT k.flow_id, " PKT_COLS " FROM flows f"
+		" JOIN packets k ON k.flow_id = f.flow_id"
+		" LEFT JOIN pcap_segments g ON g.id = k.segment_id"
+		" WHERE f.incident_id = ? ORDER BY k.time, k.rowid",
+	[ST_COUNT_FLOWS] = "SELECT count(*) FROM flows",
+	[ST_COUNT_PACKETS] = "SELECT count(*) FROM packets",
+	[ST_COUNT_SEGMENTS] = "SELECT count(*) FROM pcap_segments",
+	[ST_SUM_SEGMENT_BYTES] = "SELECT coalesce(sum(bytes), 0) FROM pcap_segments",
 };
 
 struct pr_store {
@@ -277,7 +360,20 @@ struct pr_store {
 	char *dir;
 	sqlite3_stmt *stmt[ST__COUNT];
 	char err[PR_ERR_MAX];
+	/* pcap segments (WRITE mode) */
+	char pcapdir[PATH_MAX];      /* DIR/pcap */
+	bool pcapdir_ok;             /* created and checked */
+	struct pr_seg_writer seg;    /* the open segment, id 0 when none */
+	int64_t seg_next;            /* the next segment id to try */
+	uint64_t seg_bytes;          /* rotation size */
+	struct pr_pcap_recovery recovery;
 };
+
+static int pcap_recover(struct pr_store *s);
+static int segment_close(struct pr_store *s);
+static void segment_abandon(struct pr_store *s);
+static int load_flows(struct pr_store *s, struct arena *a, int64_t iid, bool heads,
+		      struct pr_flow_rec **out, size_t *nout);
 
 /* ---- errors: always one line ---- */
 
@@ -785,12 +881,12 @@ static int check_version_read(struct pr_store *s)
 			v, PR_SCHEMA_LATEST);
 		return -1;
 	}
-	if (v < PR_SCHEMA_LATEST) {
-		set_err(s, "polrec.db: schema version %d is older than %d; run polrecd once to migrate it",
-			v, PR_SCHEMA_LATEST);
+	if (v < 1) {
+		set_err(s, "polrec.db: schema version %d is older than this build reads; "
+			"run polrecd once to migrate it", v);
 		return -1;
 	}
-	s->version = v;
+	s->version = v; /* older than latest: read as it is (no network tables in 1) */
 	return 0;
 }
 
@@ -815,7 +911,7 @@ static int open_write(struct pr_store *s, const char *db, char *err, size_t errl
 	if (set_wal(s) ||
 	    exec_sql(s, "PRAGMA synchronous = NORMAL", "polrec.db") ||
 	    exec_sql(s, "PRAGMA foreign_keys = ON", "polrec.db") ||
-	    migrate(s))
+	    migrate(s) || pcap_recover(s))
 		return -1;
 	return 0;
 }
@@ -856,6 +952,13 @@ int pr_store_open(struct pr_store **out, const char *dir, enum pr_store_mode mod
 		return open_err(err, errlen, dir, "out of memory");
 	}
 	s->mode = mode;
+	s->seg_bytes = PR_SEGMENT_BYTES_DEFAULT;
+	if (snprintf(s->pcapdir, sizeof(s->pcapdir), "%s/%s", dir, PR_PCAP_DIR) >=
+	    (int)sizeof(s->pcapdir)) {
+		free(s->dir);
+		free(s);
+		return open_err(err, errlen, dir, "path too long");
+	}
 	rc = mode == PR_STORE_WRITE ? open_write(s, db, err, errlen)
 				    : open_read(s, db, err, errlen);
 	if (rc) {
@@ -874,6 +977,8 @@ void pr_store_close(struct pr_store *s)
 {
 	if (!s)
 		return;
+	if (s->seg.id)
+		segment_close(s); /* errors: the next start closes it */
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db); /* all statements finalized: cannot be busy */
@@ -890,8 +995,13 @@ int pr_store_begin(struct pr_store *s)
 	return run_simple(s, ST_BEGIN, "begin");
 }
 
+/* Segment bytes reach the disk before the index rows that point at them. */
 int pr_store_commit(struct pr_store *s)
 {
+	if (s->seg.id && pr_seg_sync(&s->seg, s->err, sizeof(s->err))) {
+		segment_abandon(s);
+		return -1;
+	}
 	return run_simple(s, ST_COMMIT, "commit");
 }
 
@@ -1055,6 +1165,29 @@ static int insert_event(struct pr_store *s, int64_t iid, int64_t seq,
 	return stmt_exec(s, st, "add incident: event");
 }
 
+static int insert_net(struct pr_store *s, int64_t iid, const struct pr_net_rec *n)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INS_NET);
+	int rc = SQLITE_OK;
+
+	if (!st)
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, iid);
+	rc = rc ?: bind_name(st, 2, n->direction);
+	rc = rc ?: bind_name(st, 3, n->protocol);
+	rc = rc ?: bind_name(st, 4, n->src);
+	rc = rc ?: sqlite3_bind_int64(st, 5, n->sport);
+	rc = rc ?: bind_name(st, 6, n->dst);
+	rc = rc ?: sqlite3_bind_int64(st, 7, n->dport);
+	rc = rc ?: bind_name(st, 8, n->result);
+	rc = rc ?: sqlite3_bind_int64(st, 9, u2i(n->flow_id));
+	if (bind_check(s, rc, "add incident: network")) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, "add incident: network");
+}
+
 static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_rec *inc,
 				 const struct pr_proc_rec *lineage, size_t nlineage,
 				 const struct pr_event_rec *events, size_t nevents)
@@ -1062,7 +1195,7 @@ static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_re
 	int64_t iid, img, vimg;
 
 	iid = insert_incident_row(s, inc);
-	if (iid < 0)
+	if (iid < 0 || (inc->net && insert_net(s, iid, inc->net)))
 		return -1;
 	vimg = insert_image(s, iid, &inc->proc);
 	if (vimg < 0 ||
@@ -1091,6 +1224,12 @@ int64_t pr_store_add_incident(struct pr_store *s, const struct pr_incident_rec *
 		return -1;
 	if (!inc || (nlineage && !lineage) || (nevents && !events)) {
 		set_err(s, "add incident: missing incident, lineage or events");
+		return -1;
+	}
+	if (str_eq(inc->kind, "network") != (inc->net != NULL)) {
+		set_err(s, "add incident: kind \"%s\" %s", inc->kind ? inc->kind : "",
+			inc->net ? "cannot have a network side (only kind network)"
+				 : "needs its network side (net)");
 		return -1;
 	}
 	if (with_savepoint_begin(s))
@@ -1146,6 +1285,36 @@ int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const 
 
 /* ---- reading ---- */
 
+/* NET_COLS at col; all NULL (no row, or version 1) leaves *out NULL. */
+static int read_net(struct arena *a, sqlite3_stmt *st, int col, const struct pr_net_rec **out)
+{
+	struct pr_net_rec *n;
+
+	*out = NULL;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	n = arena_alloc(a, sizeof(*n));
+	if (!n)
+		return -1;
+	n->direction = col_name(a, st, col);
+	n->protocol = col_name(a, st, col + 1);
+	n->src = col_name(a, st, col + 2);
+	n->sport = (uint16_t)sqlite3_column_int64(st, col + 3);
+	n->dst = col_name(a, st, col + 4);
+	n->dport = (uint16_t)sqlite3_column_int64(st, col + 5);
+	n->result = col_name(a, st, col + 6);
+	n->flow_id = (uint64_t)sqlite3_column_int64(st, col + 7);
+	if (!n->direction || !n->protocol || !n->src || !n->dst || !n->result)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static bool has_network(const struct pr_store *s)
+{
+	return s->version >= PR_SCHEMA_NETWORK;
+}
+
 /* Reads INC_COLS, then "id, PROC_COLS" of the violator's snapshot. */
 static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 			 struct pr_incident_rec *inc, const char *what)
@@ -1169,6 +1338,10 @@ static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 		set_err(s, "%s: out of memory", what);
 		return -1;
 	}
+	if (read_net(a, st, NET_COL, &inc->net)) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
 	return read_proc_with_id(s, a, st, INC_NCOLS, &inc->proc, what);
 }
 
@@ -1186,7 +1359,7 @@ long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 		set_err(s, "list incidents: called from its own callback");
 		return -1;
 	}
-	if (!(st = stmt_get(s, ST_LIST_INCIDENTS)))
+	if (!(st = stmt_get(s, has_network(s) ? ST_LIST_INCIDENTS : ST_LIST_INCIDENTS_V1)))
 		return -1;
 	q = q ? q : &all;
 	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
@@ -1276,7 +1449,7 @@ static int read_event(struct arena *a, sqlite3_stmt *st, struct pr_event_rec *e)
 static int get_incident_head(struct pr_store *s, struct arena *a, int64_t id,
 			     struct pr_incident_rec *inc, const char *what)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_GET_INCIDENT);
+	sqlite3_stmt *st = stmt_get(s, has_network(s) ? ST_GET_INCIDENT : ST_GET_INCIDENT_V1);
 	int rc;
 
 	if (!st)
@@ -1434,6 +1607,8 @@ int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_ful
 		rc = get_incident_lineage(s, a, f, what);
 	if (rc == 0)
 		rc = get_incident_events(s, a, f, what);
+	if (rc == 0)
+		rc = load_flows(s, a, f->inc.id, true, &f->flows, &f->nflows);
 	read_end(s);
 	if (rc) {
 		arena_free(a);
@@ -1447,6 +1622,707 @@ void pr_incident_full_free(struct pr_incident_full *f)
 {
 	if (f)
 		arena_free(f->priv); /* f lives in its own arena */
+}
+
+/* ---- network: flows and packets (writing) ---- */
+
+void pr_store_set_segment_bytes(struct pr_store *s, uint64_t bytes)
+{
+	s->seg_bytes = bytes ? bytes : PR_SEGMENT_BYTES_DEFAULT;
+}
+
+void pr_store_pcap_recovery(struct pr_store *s, struct pr_pcap_recovery *out)
+{
+	*out = s->recovery;
+}
+
+int pr_store_add_flow(struct pr_store *s, const struct pr_flow_rec *f)
+{
+	sqlite3_stmt *st;
+	char what[64];
+	int rc = SQLITE_OK;
+
+	if (require_write(s, "add flow"))
+		return -1;
+	if (!f || !f->flow_id) {
+		set_err(s, "add flow: %s", f ? "flow id 0 is reserved (no flow)" : "no flow");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "add flow %" PRIu64, f->flow_id);
+	if (!(st = stmt_get(s, ST_INS_FLOW)))
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(f->flow_id));
+	rc = rc ?: sqlite3_bind_int64(st, 2, f->incident_id);
+	rc = rc ?: sqlite3_bind_int64(st, 3, u2i(f->time));
+	rc = rc ?: bind_name(st, 4, f->role);
+	rc = rc ?: bind_name(st, 5, f->protocol);
+	rc = rc ?: bind_name(st, 6, f->local);
+	rc = rc ?: sqlite3_bind_int64(st, 7, f->lport);
+	rc = rc ?: bind_name(st, 8, f->remote);
+	rc = rc ?: sqlite3_bind_int64(st, 9, f->rport);
+	rc = rc ?: sqlite3_bind_int64(st, 10, f->pid);
+	rc = rc ?: sqlite3_bind_int64(st, 11, u2i(f->start_boot));
+	rc = rc ?: bind_bytes(st, 12, f->exe);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, what);
+}
+
+/* DIR/pcap: created 0700 on first use, never a symlink, ours alone. */
+static int pcapdir_ensure(struct pr_store *s)
+{
+	char err[PR_ERR_MAX];
+
+	if (s->pcapdir_ok)
+		return 0;
+	if (mkdir(s->pcapdir, 0700) && errno != EEXIST) {
+		set_err(s, "%s: cannot create: %s", s->pcapdir, strerror(errno));
+		return -1;
+	}
+	if (check_dir(s->pcapdir, err, sizeof(err))) {
+		set_err(s, "%s", err);
+		return -1;
+	}
+	s->pcapdir_ok = true;
+	return 0;
+}
+
+static int segment_open(struct pr_store *s)
+{
+	int rc = -2;
+
+	if (pcapdir_ensure(s))
+		return -1;
+	/* a file left by a rolled-back or foreign writer: take the next id */
+	for (int tries = 0; rc == -2 && tries < 64; tries++)
+		rc = pr_seg_create(&s->seg, s->pcapdir, s->seg_next++, s->err, sizeof(s->err));
+	return rc ? -1 : 0;
+}
+
+static int segment_row_closed(struct pr_store *s, int64_t id, uint64_t bytes)
+{
+	return exec_3int(s, ST_CLOSE_SEGMENT, id, u2i(bytes), 0, 2, "pcap segment: close");
+}
+
+/* Finish the open segment (rename to seg-<id>.pcap) and mark it closed. */
+static int segment_close(struct pr_store *s)
+{
+	int64_t id = s->seg.id;
+	uint64_t bytes = s->seg.bytes;
+
+	if (pr_seg_finish(&s->seg, s->pcapdir, s->err, sizeof(s->err)))
+		return -1;
+	/* outside a transaction this is its own; the next start fixes a miss */
+	return segment_row_closed(s, id, bytes);
+}
+
+/* After a failed write: finish it as it is, keep the first error. */
+static void segment_abandon(struct pr_store *s)
+{
+	char keep[PR_ERR_MAX];
+
+	memcpy(keep, s->err, sizeof(keep));
+	segment_close(s);
+	memcpy(s->err, keep, sizeof(keep));
+}
+
+static int insert_packet(struct pr_store *s, const struct pr_packet_rec *p, uint64_t off,
+			 const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INS_PACKET);
+	int rc = SQLITE_OK;
+
+	if (!st)
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(p->flow_id));
+	rc = rc ?: sqlite3_bind_int64(st, 2, u2i(p->time));
+	rc = rc ?: sqlite3_bind_int64(st, 3, s->seg.id);
+	rc = rc ?: sqlite3_bind_int64(st, 4, u2i(off));
+	rc = rc ?: sqlite3_bind_int64(st, 5, p->caplen);
+	rc = rc ?: sqlite3_bind_int64(st, 6, p->len);
+	rc = rc ?: sqlite3_bind_int64(st, 7, p->dir);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, what);
+}
+
+static int put_segment_row(struct pr_store *s, size_t n, uint64_t first, uint64_t last)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PUT_SEGMENT);
+	int rc = SQLITE_OK;
+
+	if (!st)
+		return -1;
+	rc = rc ?: sqlite3_bind_int64(st, 1, s->seg.id);
+	rc = rc ?: sqlite3_bind_int64(st, 2, u2i(s->seg.bytes));
+	rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t)n);
+	rc = rc ?: sqlite3_bind_int64(st, 4, clamp_time(first));
+	rc = rc ?: sqlite3_bind_int64(st, 5, clamp_time(last));
+	if (bind_check(s, rc, "pcap segment")) {
+		stmt_done(st);
+		return -1;
+	}
+	return stmt_exec(s, st, "pcap segment");
+}
+
+/* *file_failed: the segment file is in an unknown state (an I/O error);
+ * after an SQL error it is sound (records nobody indexes are harmless). */
+static int write_packets(struct pr_store *s, const struct pr_packet_rec *p, size_t n,
+			 bool *file_failed)
+{
+	uint64_t off, first = UINT64_MAX, last = 0;
+	char what[64];
+
+	for (size_t i = 0; i < n; i++) {
+		first = p[i].time < first ? p[i].time : first;
+		last = p[i].time > last ? p[i].time : last;
+	}
+	/* the row first: packets refer to it */
+	if (put_segment_row(s, n, first, last))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "add packets: flow %" PRIu64, p[i].flow_id);
+		if (pr_seg_append(&s->seg, &p[i], &off, s->err, sizeof(s->err))) {
+			*file_failed = true;
+			return -1;
+		}
+		if (insert_packet(s, &p[i], off, what))
+			return -1;
+	}
+	if (pr_seg_flush(&s->seg, s->err, sizeof(s->err))) {
+		*file_failed = true;
+		return -1;
+	}
+	if (exec_3int(s, ST_SEGMENT_BYTES, s->seg.id, u2i(s->seg.bytes), 0, 2, "pcap segment"))
+		return -1;
+	if (s->seg.bytes < s->seg_bytes)
+		return 0;
+	/* rotation: inside the savepoint, so a failure undoes the rows too */
+	return segment_close(s);
+}
+
+static int check_packets(struct pr_store *s, const struct pr_packet_rec *p, size_t n)
+{
+	if (n && !p) {
+		set_err(s, "add packets: no packets");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].caplen > PR_STORE_SNAPLEN || p[i].caplen > p[i].len ||
+		    (p[i].caplen && !p[i].data) || !p[i].flow_id || p[i].dir > 1) {
+			set_err(s, "add packets: flow %" PRIu64 " packet %zu: bad record (caplen %u, "
+				"len %u, dir %u)", p[i].flow_id, i, p[i].caplen, p[i].len, p[i].dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int pr_store_add_packets(struct pr_store *s, const struct pr_packet_rec *p, size_t n)
+{
+	bool file_failed = false;
+
+	if (require_write(s, "add packets") || check_packets(s, p, n))
+		return -1;
+	if (!n)
+		return 0;
+	if (!s->seg.id && segment_open(s))
+		return -1;
+	if (with_savepoint_begin(s))
+		return -1;
+	if (write_packets(s, p, n, &file_failed) ||
+	    run_simple(s, ST_SP_WRITE_RELEASE, "add packets: release savepoint")) {
+		with_savepoint_undo(s);
+		if (s->seg.id && file_failed)
+			segment_abandon(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- network: start-up recovery of DIR/pcap (WRITE mode) ---- */
+
+static int segment_state(struct pr_store *s, int64_t id, bool *found)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_SEGMENT_STATE);
+	int rc;
+
+	*found = false;
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, id), "pcap recovery")) {
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_err(s, "pcap recovery");
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One leftover .seg-<id>.pcap.part: indexed ones are finished (renamed,
+ * closed), the others are nobody's and go. */
+static int recover_part(struct pr_store *s, int dfd, const char *name, int64_t id)
+{
+	char done[64];
+	struct stat st;
+	bool found;
+
+	if (segment_state(s, id, &found))
+		return -1;
+	if (!found) {
+		if (unlinkat(dfd, name, 0) && errno != ENOENT) {
+			set_err(s, "%s/%s: cannot remove: %s", s->pcapdir, name, strerror(errno));
+			return -1;
+		}
+		s->recovery.removed++;
+		return 0;
+	}
+	snprintf(done, sizeof(done), "seg-%" PRId64 ".pcap", id);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || renameat(dfd, name, dfd, done)) {
+		set_err(s, "%s/%s: cannot finish: %s", s->pcapdir, name, strerror(errno));
+		return -1;
+	}
+	s->recovery.closed++;
+	return segment_row_closed(s, id, (uint64_t)st.st_size);
+}
+
+static int recover_scan(struct pr_store *s, DIR *d, int64_t *max_id)
+{
+	struct dirent *e;
+	bool part;
+	int64_t id;
+
+	while ((errno = 0, e = readdir(d))) {
+		id = pr_seg_parse_name(e->d_name, &part);
+		if (id < 0)
+			continue; /* not ours: never touched */
+		*max_id = id > *max_id ? id : *max_id;
+		if (part && recover_part(s, dirfd(d), e->d_name, id))
+			return -1;
+	}
+	if (errno) {
+		set_err(s, "%s: readdir: %s", s->pcapdir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int recover_record(struct pr_store *s)
+{
+	struct timespec ts;
+	char detail[128];
+
+	if (!s->recovery.closed && !s->recovery.removed)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(detail, sizeof(detail), "closed %u segment(s) left open, removed %u "
+		 "unindexed temporary file(s)", s->recovery.closed, s->recovery.removed);
+	return pr_store_add_run(s, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+				"pcap-recovery", detail);
+}
+
+static int recover_rows(struct pr_store *s, int64_t *max_id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_MAX_SEGMENT);
+	int64_t v;
+
+	if (!st || (v = stmt_int64(s, st, "pcap recovery")) < 0)
+		return -1;
+	*max_id = v > *max_id ? v : *max_id;
+	/* open rows without a .part left: the file was renamed before a crash */
+	if (!(st = stmt_get(s, ST_CLOSE_OPEN_SEGMENTS)) || stmt_exec(s, st, "pcap recovery"))
+		return -1;
+	s->recovery.closed += (unsigned int)sqlite3_changes(s->db);
+	return 0;
+}
+
+static int pcap_recover_tx(struct pr_store *s, int64_t *max_id)
+{
+	DIR *d = opendir(s->pcapdir);
+	int rc;
+
+	if (!d && errno != ENOENT) {
+		set_err(s, "%s: %s", s->pcapdir, strerror(errno));
+		return -1;
+	}
+	if (d && pcapdir_ensure(s)) {
+		closedir(d);
+		return -1;
+	}
+	rc = d ? recover_scan(s, d, max_id) : 0;
+	if (d)
+		closedir(d);
+	return rc ?: recover_rows(s, max_id) ?: recover_record(s);
+}
+
+/* Start-up: never append to a segment a crash left; finish it instead. */
+static int pcap_recover(struct pr_store *s)
+{
+	int64_t max_id = 0;
+
+	if (exec_sql(s, "BEGIN IMMEDIATE", "pcap recovery"))
+		return -1;
+	if (pcap_recover_tx(s, &max_id) || exec_sql(s, "COMMIT", "pcap recovery")) {
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	s->seg_next = max_id + 1;
+	return 0;
+}
+
+/* ---- network: flows and packets (reading) ---- */
+
+/* Reads segment records for the readers: one segment open at a time. */
+struct pkt_reader {
+	struct pr_seg_reader r;
+	uint8_t *buf;
+};
+
+static int pkt_reader_init(struct pr_store *s, struct pkt_reader *pr, const char *what)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->buf = malloc(PR_STORE_SNAPLEN);
+	if (!pr->buf) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+static void pkt_reader_done(struct pkt_reader *pr)
+{
+	pr_seg_reader_close(&pr->r);
+	free(pr->buf);
+	pr->buf = NULL;
+}
+
+/* Reads "k.flow_id, PKT_COLS" of the current row into p and its bytes. */
+static int pkt_read_row(struct pr_store *s, struct pkt_reader *pr, sqlite3_stmt *st,
+			struct pr_packet_rec *p)
+{
+	int64_t seg = sqlite3_column_int64(st, 2), off = sqlite3_column_int64(st, 3);
+	int64_t caplen = sqlite3_column_int64(st, 4), len = sqlite3_column_int64(st, 5);
+	const unsigned char *state = sqlite3_column_text(st, 7);
+	bool open = state && !strcmp((const char *)state, "open");
+
+	memset(p, 0, sizeof(*p));
+	p->flow_id = (uint64_t)sqlite3_column_int64(st, 0);
+	p->time = (uint64_t)sqlite3_column_int64(st, 1);
+	p->dir = (uint8_t)sqlite3_column_int64(st, 6);
+	if (seg <= 0 || off < 0 || caplen < 0 || caplen > PR_STORE_SNAPLEN || len < caplen ||
+	    len > UINT32_MAX) {
+		set_err(s, "pcap segment %" PRId64 " offset %" PRId64 ": damaged index row "
+			"(caplen %" PRId64 ", len %" PRId64 ")", seg, off, caplen, len);
+		return -1;
+	}
+	p->caplen = (uint32_t)caplen;
+	p->len = (uint32_t)len;
+	if (pr->r.id != seg &&
+	    pr_seg_reader_open(&pr->r, s->pcapdir, seg, open, s->err, sizeof(s->err)))
+		return -1;
+	if (pr_seg_read(&pr->r, (uint64_t)off, p, pr->buf, s->err, sizeof(s->err)))
+		return -1;
+	p->data = pr->buf;
+	return 0;
+}
+
+/* The TCP/UDP payload of a raw IP packet as captured: 0 with its offset
+ * and length, -1 when the headers are not all there (or not TCP/UDP). */
+static int l4_payload(const uint8_t *d, size_t cap, size_t *off, size_t *len)
+{
+	size_t end, l4, hl;
+	uint8_t proto;
+
+	if (cap < 20)
+		return -1;
+	if (d[0] >> 4 == 4) {
+		l4 = (size_t)(d[0] & 0xf) * 4;
+		if (l4 < 20 || ((d[6] & 0x1f) << 8 | d[7]))
+			return -1; /* bad header, or a later fragment */
+		end = (size_t)(d[2] << 8 | d[3]);
+		proto = d[9];
+	} else if (d[0] >> 4 == 6 && cap >= 40) {
+		l4 = 40;
+		end = 40 + (size_t)(d[4] << 8 | d[5]);
+		proto = d[6];
+		/* hop-by-hop, routing, destination options, first fragment */
+		for (int i = 0; i < 8 && (proto == 0 || proto == 43 || proto == 60 || proto == 44); i++) {
+			if (l4 + 8 > cap || (proto == 44 && ((d[l4 + 2] << 8 | d[l4 + 3]) & 0xfff8)))
+				return -1;
+			hl = proto == 44 ? 8 : ((size_t)d[l4 + 1] + 1) * 8;
+			proto = d[l4];
+			l4 += hl;
+		}
+	} else {
+		return -1;
+	}
+	if (!end || end > cap)
+		end = cap; /* 0: segmentation offload; beyond: the snippet ends first */
+	if (proto == 6 && l4 + 20 <= end)
+		hl = (size_t)(d[l4 + 12] >> 4) * 4;
+	else if (proto == 17)
+		hl = 8;
+	else
+		return -1;
+	if (hl < 8 || l4 + hl > end)
+		return -1;
+	*off = l4 + hl;
+	*len = end - *off;
+	return 0;
+}
+
+#define PR_HEAD_SCAN_MAX 64 /* packets looked at for a flow's first payload bytes */
+
+static int flow_head(struct pr_store *s, struct arena *a, struct pkt_reader *pr,
+		     struct pr_flow_rec *f, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_FLOW_PACKETS);
+	uint8_t head[PR_FLOW_HEAD_MAX];
+	struct pr_packet_rec p;
+	size_t n = 0, off, len;
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_bind_int64(st, 1, u2i(f->flow_id));
+	rc = rc ?: sqlite3_bind_int64(st, 2, PR_HEAD_SCAN_MAX);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	while (n < sizeof(head) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (pkt_read_row(s, pr, st, &p)) {
+			stmt_done(st);
+			return -1;
+		}
+		if (l4_payload(p.data, p.caplen, &off, &len) || !len)
+			continue;
+		len = len < sizeof(head) - n ? len : sizeof(head) - n;
+		memcpy(head + n, p.data + off, len);
+		n += len;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	f->head = (const uint8_t *)arena_memdup(a, head, n);
+	f->head_len = n;
+	if (!f->head) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_flow(struct arena *a, sqlite3_stmt *st, struct pr_flow_rec *f)
+{
+	f->flow_id = (uint64_t)sqlite3_column_int64(st, 0);
+	f->incident_id = sqlite3_column_int64(st, 1);
+	f->time = (uint64_t)sqlite3_column_int64(st, 2);
+	f->role = col_name(a, st, 3);
+	f->protocol = col_name(a, st, 4);
+	f->local = col_name(a, st, 5);
+	f->lport = (uint16_t)sqlite3_column_int64(st, 6);
+	f->remote = col_name(a, st, 7);
+	f->rport = (uint16_t)sqlite3_column_int64(st, 8);
+	f->pid = (uint32_t)sqlite3_column_int64(st, 9);
+	f->start_boot = (uint64_t)sqlite3_column_int64(st, 10);
+	f->exe = col_bytes(a, st, 11);
+	f->packets = (uint64_t)sqlite3_column_int64(st, 12);
+	f->bytes = (uint64_t)sqlite3_column_int64(st, 13);
+	f->head = (const uint8_t *)"";
+	return f->role && f->protocol && f->local && f->remote && f->exe ? 0 : -1;
+}
+
+static int collect_flows(struct pr_store *s, struct arena *a, int64_t iid, struct vec *v,
+			 const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_GET_FLOWS);
+	struct pr_flow_rec *f;
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, iid), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(f = vec_push(v)) || read_flow(a, st, f)) {
+			set_err(s, "%s: out of memory", what);
+			stmt_done(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		db_err(s, what);
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The incident's flows into a; heads read from the segments when asked. */
+static int load_flows(struct pr_store *s, struct arena *a, int64_t iid, bool heads,
+		      struct pr_flow_rec **out, size_t *nout)
+{
+	struct vec v = { .size = sizeof(struct pr_flow_rec) };
+	struct pkt_reader pr;
+	char what[64];
+	bool oom;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (!has_network(s))
+		return 0;
+	snprintf(what, sizeof(what), "incident %" PRId64 ": flows", iid);
+	rc = collect_flows(s, a, iid, &v, what);
+	if (rc == 0 && heads && v.n) {
+		rc = pkt_reader_init(s, &pr, what);
+		for (size_t i = 0; rc == 0 && i < v.n; i++)
+			rc = flow_head(s, a, &pr, (struct pr_flow_rec *)v.v + i, what);
+		pkt_reader_done(&pr);
+	}
+	if (rc) {
+		free(v.v);
+		return -1;
+	}
+	*nout = v.n;
+	*out = vec_finish(&v, a, &oom);
+	if (oom)
+		set_err(s, "%s: out of memory", what);
+	return oom ? -1 : 0;
+}
+
+int pr_store_incident_flows(struct pr_store *s, int64_t incident_id, struct pr_flow_list *out)
+{
+	struct arena *a = arena_new();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!a) {
+		set_err(s, "incident %" PRId64 ": flows: out of memory", incident_id);
+		return -1;
+	}
+	if (read_begin(s)) {
+		arena_free(a);
+		return -1;
+	}
+	rc = load_flows(s, a, incident_id, true, &out->v, &out->n);
+	read_end(s);
+	if (rc) {
+		arena_free(a);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	out->priv = a;
+	return 0;
+}
+
+void pr_flow_list_free(struct pr_flow_list *l)
+{
+	if (!l)
+		return;
+	arena_free(l->priv);
+	memset(l, 0, sizeof(*l));
+}
+
+static int cmp_flow_id(const void *a, const void *b)
+{
+	const struct pr_flow_rec *x = a, *y = b;
+
+	return x->flow_id < y->flow_id ? -1 : x->flow_id > y->flow_id;
+}
+
+struct pkt_walk {
+	struct pr_flow_rec *flows; /* sorted by flow_id */
+	size_t nflows;
+	struct pkt_reader pr;
+	pr_packet_cb cb;
+	void *arg;
+};
+
+static long walk_packets(struct pr_store *s, sqlite3_stmt *st, struct pkt_walk *w,
+			 const char *what)
+{
+	struct pr_flow_rec key, *f;
+	struct pr_packet_rec p;
+	long n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (pkt_read_row(s, &w->pr, st, &p))
+			return -1;
+		key.flow_id = p.flow_id;
+		f = bsearch(&key, w->flows, w->nflows, sizeof(key), cmp_flow_id);
+		if (!f) {
+			set_err(s, "%s: flow %" PRIu64 " vanished while reading", what, p.flow_id);
+			return -1;
+		}
+		n++;
+		if (w->cb && w->cb(&p, f, w->arg))
+			return n;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(s, what);
+		return -1;
+	}
+	return n;
+}
+
+static long incident_packets(struct pr_store *s, struct arena *a, int64_t iid,
+			     struct pkt_walk *w, const char *what)
+{
+	sqlite3_stmt *st;
+	long n;
+
+	if (load_flows(s, a, iid, false, &w->flows, &w->nflows))
+		return -1;
+	if (!w->nflows)
+		return 0;
+	qsort(w->flows, w->nflows, sizeof(*w->flows), cmp_flow_id);
+	if (!(st = stmt_get(s, ST_INC_PACKETS)))
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, iid), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	if (pkt_reader_init(s, &w->pr, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	n = walk_packets(s, st, w, what);
+	stmt_done(st);
+	pkt_reader_done(&w->pr);
+	return n;
+}
+
+long pr_store_incident_packets(struct pr_store *s, int64_t incident_id, pr_packet_cb cb,
+			       void *arg)
+{
+	struct pkt_walk w = { .cb = cb, .arg = arg };
+	struct arena a = { 0 };
+	char what[64];
+	long n;
+
+	if (!has_network(s))
+		return 0;
+	snprintf(what, sizeof(what), "incident %" PRId64 ": packets", incident_id);
+	if (read_begin(s))
+		return -1;
+	n = incident_packets(s, &a, incident_id, &w, what);
+	read_end(s);
+	arena_release(&a);
+	return n;
 }
 
 /* ---- processes ---- */
@@ -1705,6 +2581,12 @@ int pr_store_stats(struct pr_store *s, struct pr_stats *out)
 	rc = count_rows(s, ST_COUNT_INCIDENTS, &out->incidents);
 	rc = rc ?: count_rows(s, ST_COUNT_PROCS, &out->processes);
 	rc = rc ?: count_rows(s, ST_COUNT_EVENTS, &out->events);
+	if (has_network(s)) {
+		rc = rc ?: count_rows(s, ST_COUNT_FLOWS, &out->flows);
+		rc = rc ?: count_rows(s, ST_COUNT_PACKETS, &out->packets);
+		rc = rc ?: count_rows(s, ST_COUNT_SEGMENTS, &out->pcap_segments);
+		rc = rc ?: count_rows(s, ST_SUM_SEGMENT_BYTES, &out->pcap_bytes);
+	}
 	rc = rc ?: read_losses(s, a, out);
 	read_end(s);
 	if (rc) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * The store: DIR/polrec.db (SQLite, WAL) and later DIR/pcap/. polrecd
+ * The store: DIR/polrec.db (SQLite, WAL) and DIR/pcap/ (packet segments,
+ * classic pcap files written with libpcap, indexed in SQLite). polrecd
  * writes through one connection from its writer thread; polq reads with a
  * read-only connection while the recorder writes. All times are ns since
  * the Unix epoch (UTC) unless named *_boot (CLOCK_BOOTTIME ns).
@@ -19,13 +20,16 @@
 struct pr_store;
 
 enum pr_store_mode {
-	PR_STORE_READ = 0,   /* read-only, store must exist */
-	PR_STORE_WRITE = 1,  /* create DIR (0700) and polrec.db (0600) if missing, migrate */
+	PR_STORE_READ = 0,   /* read-only, store must exist; an older schema is read
+			      * as it is (version 1: no network side, flows, packets) */
+	PR_STORE_WRITE = 1,  /* create DIR (0700) and polrec.db (0600) if missing, migrate,
+			      * finish pcap segments a crash left open */
 };
 
 /* Returns 0, or -1 with a one-line message in err ("DIR: what"). */
 int pr_store_open(struct pr_store **out, const char *dir, enum pr_store_mode mode,
 		  char *err, size_t errlen);
+/* WRITE mode: finishes the open pcap segment (renamed, closed). */
 void pr_store_close(struct pr_store *s);
 const char *pr_store_errmsg(struct pr_store *s); /* last error, one line */
 int pr_store_schema_version(struct pr_store *s);
@@ -64,24 +68,73 @@ struct pr_event_rec {
 	const char *detail;      /* free text, e.g. "flags=O_WRONLY|O_TRUNC" */
 };
 
+/* The network side of a "network" incident. */
+struct pr_net_rec {
+	const char *direction;   /* "egress" | "ingress" */
+	const char *protocol;    /* "tcp" | "udp" */
+	const char *src;         /* address text, e.g. "127.0.0.1", "::1" */
+	uint16_t sport;
+	const char *dst;
+	uint16_t dport;
+	const char *result;      /* "ok", "in-progress", "ECONNREFUSED", ... */
+	uint64_t flow_id;        /* the violating flow's packets, 0 when none were captured */
+};
+
 struct pr_incident_rec {
 	int64_t id;              /* set by the store */
 	uint64_t time;           /* epoch ns of the violating event */
 	const char *policy;      /* expectation name */
 	const char *rule;        /* "exec.allow", "exec.deny", "files.writeAllow", "files.protect" */
 	const char *severity;    /* low|medium|high|critical */
-	const char *kind;        /* "exec" | "file" */
+	const char *kind;        /* "exec" | "file" | "network" */
 	const char *action;      /* "exec", "write", "rename", ... */
 	const char *path;        /* the object: exe executed or file written */
 	const char *expected;    /* what the expectation allows/denies */
 	const char *actual;      /* what happened, one line */
 	struct pr_proc_rec proc; /* the violator, as it was at the violation */
 	uint64_t lost_events;    /* ring buffer drops known when it was written */
+	/* kind "network": required; any other kind: must be NULL. Readers
+	 * fill it for network incidents (memory owned by the reader). */
+	const struct pr_net_rec *net;
 };
+
+/* A flow whose packets belong to an incident. */
+struct pr_flow_rec {
+	uint64_t flow_id;        /* unique in the store (the recorder guarantees it), not 0 */
+	int64_t incident_id;
+	uint64_t time;           /* epoch ns, when the flow was seen first */
+	const char *role;        /* "violation" | "follow" */
+	const char *protocol;    /* "tcp" | "udp" */
+	const char *local;       /* address text */
+	uint16_t lport;
+	const char *remote;
+	uint16_t rport;
+	uint32_t pid;            /* the process that owns the flow */
+	uint64_t start_boot;
+	const char *exe;         /* its executable, for pcapng comments */
+	/* filled by readers: */
+	uint64_t packets, bytes; /* bytes = sum of original lengths */
+	const uint8_t *head;     /* first payload bytes (after the TCP/UDP header) of
+				  * the first packets that carry any, up to PR_FLOW_HEAD_MAX */
+	size_t head_len;
+};
+#define PR_FLOW_HEAD_MAX 64
+
+/* One packet snippet: starts at the IP header (LINKTYPE_RAW, v4 or v6). */
+struct pr_packet_rec {
+	uint64_t flow_id;
+	uint64_t time;           /* epoch ns */
+	uint32_t len;            /* original length */
+	uint32_t caplen;         /* bytes in data, <= len and <= PR_STORE_SNAPLEN */
+	uint8_t dir;             /* 0 = ingress (received), 1 = egress (sent) */
+	const uint8_t *data;     /* from the IP header */
+};
+#define PR_STORE_SNAPLEN 65535
+#define PR_SEGMENT_BYTES_DEFAULT (64ull << 20)
 
 /* ---- writing (polrecd's writer thread) ---- */
 int pr_store_begin(struct pr_store *s);   /* BEGIN IMMEDIATE */
-int pr_store_commit(struct pr_store *s);
+int pr_store_commit(struct pr_store *s);  /* fdatasyncs the pcap segment first */
 int pr_store_rollback(struct pr_store *s);
 
 /* Upsert by (pid, start_boot); later images (exec) replace exe/argv.
@@ -95,6 +148,31 @@ int64_t pr_store_put_process(struct pr_store *s, const struct pr_proc_rec *p);
 int64_t pr_store_add_incident(struct pr_store *s, const struct pr_incident_rec *inc,
 			      const struct pr_proc_rec *lineage, size_t nlineage,
 			      const struct pr_event_rec *events, size_t nevents);
+
+/* A flow of an incident written earlier (or in this transaction). Inside
+ * begin/commit. Returns 0 or -1 (e.g. a flow id already stored). */
+int pr_store_add_flow(struct pr_store *s, const struct pr_flow_rec *f);
+
+/* Append packets to the current pcap segment (DIR/pcap/.seg-<id>.pcap.part,
+ * created on first use) and index them. Inside begin/commit; the flows must
+ * have been added. The records are written and flushed to the file before
+ * this returns; pr_store_commit fdatasyncs the segment before it commits,
+ * so a committed index row never points past the file's end. All or
+ * nothing: on error no row of this call stays and the segment is finished
+ * (the next call starts a new one). A segment that reaches the rotation
+ * size is finished and renamed to DIR/pcap/seg-<id>.pcap. */
+int pr_store_add_packets(struct pr_store *s, const struct pr_packet_rec *p, size_t n);
+/* Rotation size in bytes (default PR_SEGMENT_BYTES_DEFAULT); 0 = default. */
+void pr_store_set_segment_bytes(struct pr_store *s, uint64_t bytes);
+
+/* What WRITE-mode open found in DIR/pcap/ after a crash: segments left
+ * open (closed and renamed now; their packets stay readable) and hidden
+ * temporary files nobody indexed (removed). Also stored as a run record
+ * "pcap-recovery" when either is nonzero. */
+struct pr_pcap_recovery {
+	unsigned int closed, removed;
+};
+void pr_store_pcap_recovery(struct pr_store *s, struct pr_pcap_recovery *out);
 
 /* A loss record: count events of kind (e.g. "exec", "file") were dropped
  * between from and to (epoch ns), at stage ("kernel-ringbuf", "recorder"). */
@@ -125,11 +203,34 @@ struct pr_incident_full {
 	size_t nlineage;
 	struct pr_event_rec *events;  /* time order */
 	size_t nevents;
+	struct pr_flow_rec *flows;    /* the incident's flows (first seen first), with
+				       * packets, bytes and head filled */
+	size_t nflows;
 	void *priv;
 };
 /* Returns 0, 1 if no such incident, -1 on error. */
 int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_full **out);
 void pr_incident_full_free(struct pr_incident_full *f);
+
+/* The incident's flows, first seen first, packets/bytes/head filled.
+ * 0 (an unknown incident has none), or -1. A version-1 store has none. */
+struct pr_flow_list {
+	struct pr_flow_rec *v;
+	size_t n;
+	void *priv;
+};
+int pr_store_incident_flows(struct pr_store *s, int64_t incident_id, struct pr_flow_list *out);
+void pr_flow_list_free(struct pr_flow_list *l);
+
+/* Every packet of the incident's flows in time order (ties: the order they
+ * were added). p->data and f are valid during the call. Each record is read
+ * from its segment and checked against the index (time, caplen, len); an
+ * inconsistency stops with -1 and an error naming segment and offset.
+ * cb nonzero stops. Returns the number of packets passed to cb, or -1. */
+typedef int (*pr_packet_cb)(const struct pr_packet_rec *p, const struct pr_flow_rec *f,
+			    void *arg);
+long pr_store_incident_packets(struct pr_store *s, int64_t incident_id, pr_packet_cb cb,
+			       void *arg);
 
 /* Processes for `polq tree`. */
 struct pr_proc_list {
@@ -156,6 +257,8 @@ struct pr_loss_rec {
 };
 struct pr_stats {
 	uint64_t incidents, processes, events;
+	uint64_t flows, packets;
+	uint64_t pcap_segments, pcap_bytes; /* segment files and their bytes */
 	struct pr_loss_rec *losses;
 	size_t nlosses;
 	void *priv;

@@ -784,6 +784,9 @@ static void test_stats(void **state)
 	o = roundtrip(pr_json_stats(&st));
 	assert_int_equal(get_u64(o, "incidents"), 4);
 	assert_int_equal(get_u64(o, "lost_events"), 7);
+	assert_int_equal(get_u64(o, "packets"), 0);
+	assert_int_equal(get_u64(o, "flows"), 0);
+	assert_int_equal(get_u64(o, "pcap_bytes"), 0);
 	assert_int_equal(json_object_array_length(get(o, "losses", json_type_array)), 2);
 	assert_string_equal(get_str(json_object_array_get_idx(get(o, "losses", json_type_array), 0),
 				    "stage"), "kernel-ringbuf");
@@ -791,8 +794,140 @@ static void test_stats(void **state)
 
 	TEXT(pr_text_stats(f, &st), out);
 	assert_non_null(strstr(out, "lost events: 7\n"));
+	assert_non_null(strstr(out, "flows:       0\npackets:     0\npcap:        0 segments, 0 bytes\n"));
 	assert_non_null(strstr(out, "recorder  exec  2\n"));
 	free(out);
+}
+
+
+/* ---- network incidents ---- */
+
+static const uint8_t http_head[] = "GET /secret HTTP/1.1\r\nHost: x\r\n\x00\xff";
+
+static void fixture_network(struct pr_incident_full *f, struct pr_net_rec *net,
+			    struct pr_flow_rec *flows)
+{
+	fixture_full(f);
+	f->inc.kind = "network";
+	f->inc.rule = "network.egress";
+	f->inc.action = "connect";
+	f->inc.path = "10.0.0.2:80";
+	*net = (struct pr_net_rec){
+		.direction = "egress", .protocol = "tcp", .src = "127.0.0.1", .sport = 40000,
+		.dst = "10.0.0.2", .dport = 80, .result = "ECONNREFUSED", .flow_id = 42,
+	};
+	f->inc.net = net;
+	flows[0] = (struct pr_flow_rec){
+		.flow_id = 42, .incident_id = 42, .time = 1795686086ull * NS, .role = "violation",
+		.protocol = "tcp", .local = "127.0.0.1", .lport = 40000, .remote = "10.0.0.2",
+		.rport = 80, .pid = 4242, .start_boot = 3000, .exe = "/usr/bin/cu\xffrl",
+		.packets = 5, .bytes = 612, .head = http_head, .head_len = sizeof(http_head) - 1,
+	};
+	flows[1] = (struct pr_flow_rec){
+		.flow_id = 43, .incident_id = 42, .time = 1795686087ull * NS, .role = "follow",
+		.protocol = "udp", .local = "::1", .lport = 5353, .remote = "fd00::2\n", .rport = 53,
+		.pid = 4242, .start_boot = 3000, .exe = "/usr/bin/curl", .packets = 1, .bytes = 60,
+		.head = (const uint8_t *)"", .head_len = 0,
+	};
+	f->flows = flows;
+	f->nflows = 2;
+}
+
+static void test_network_json(void **state)
+{
+	struct json_object *o, *n, *arr, *fl;
+	struct pr_incident_full full;
+	struct pr_flow_rec flows[2];
+	struct pr_net_rec net;
+
+	fixture_network(&full, &net, flows);
+	o = roundtrip(pr_json_incident(&full.inc));
+	n = get(o, "network", json_type_object);
+	assert_int_equal(json_object_object_length(n), 7);
+	assert_string_equal(get_str(n, "direction"), "egress");
+	assert_string_equal(get_str(n, "protocol"), "tcp");
+	assert_string_equal(get_str(n, "src"), "127.0.0.1");
+	assert_int_equal(get_int(n, "sport"), 40000);
+	assert_string_equal(get_str(n, "dst"), "10.0.0.2");
+	assert_int_equal(get_int(n, "dport"), 80);
+	assert_string_equal(get_str(n, "result"), "ECONNREFUSED");
+	assert_absent(o, "flows");
+	json_object_put(o);
+
+	o = roundtrip(pr_json_incident_full(&full));
+	get(o, "network", json_type_object);
+	arr = get(o, "flows", json_type_array);
+	assert_int_equal(json_object_array_length(arr), 2);
+	fl = json_object_array_get_idx(arr, 0);
+	assert_int_equal(get_u64(fl, "flow_id"), 42);
+	assert_string_equal(get_str(fl, "role"), "violation");
+	assert_string_equal(get_str(fl, "protocol"), "tcp");
+	assert_string_equal(get_str(fl, "local"), "127.0.0.1");
+	assert_int_equal(get_int(fl, "lport"), 40000);
+	assert_string_equal(get_str(fl, "remote"), "10.0.0.2");
+	assert_int_equal(get_int(fl, "rport"), 80);
+	assert_int_equal(get_int(fl, "pid"), 4242);
+	assert_int_equal(get_u64(fl, "packets"), 5);
+	assert_int_equal(get_u64(fl, "bytes"), 612);
+	assert_string_equal(get_str(fl, "payload"), "GET /secret HTTP/1.1..Host: x....");
+	assert_string_equal(get_str(fl, "payload_b64"),
+			    "R0VUIC9zZWNyZXQgSFRUUC8xLjENCkhvc3Q6IHgNCgD/");
+	assert_string_equal(get_str(fl, "exe_b64"), "L3Vzci9iaW4vY3X/cmw=");
+	fl = json_object_array_get_idx(arr, 1);
+	assert_string_equal(get_str(fl, "remote"), "fd00::2\n");
+	assert_string_equal(get_str(fl, "payload"), "");
+	assert_string_equal(get_str(fl, "payload_b64"), "");
+	json_object_put(o);
+
+	/* a network incident without captured flows still has the array */
+	full.nflows = 0;
+	o = roundtrip(pr_json_incident_full(&full));
+	assert_int_equal(json_object_array_length(get(o, "flows", json_type_array)), 0);
+	json_object_put(o);
+}
+
+static void test_network_text(void **state)
+{
+	struct pr_incident_full full;
+	struct pr_flow_rec flows[2];
+	struct pr_net_rec net;
+	char *out = NULL;
+
+	fixture_network(&full, &net, flows);
+	TEXT(pr_text_incident_full(f, &full), out);
+	assert_non_null(strstr(out, "  network:     egress tcp 127.0.0.1:40000 -> 10.0.0.2:80  "
+				    "ECONNREFUSED\n"));
+	assert_true(strstr(out, "network:") < strstr(out, "WHO\n"));
+	assert_true(strstr(out, "HOW\n") < strstr(out, "flows:\n"));
+	assert_non_null(strstr(out, "flows:\n  tcp 127.0.0.1:40000 -> 10.0.0.2:80  violation  "
+				    "5 packets 612 bytes  GET /secret HTTP/1.1..Host: x....\n"));
+	/* IPv6 in brackets; a hostile address cannot add a line */
+	assert_non_null(strstr(out, "  udp [::1]:5353 -> [fd00::2\\n]:53  follow  1 packet 60 bytes\n"));
+	assert_int_equal(count_lines(out), 1 + 8 + 9 + 2 + 1 + 1 + 3 + 1 + 3 + 1 + 3);
+	free(out);
+
+	full.nflows = 0;
+	TEXT(pr_text_incident_full(f, &full), out);
+	assert_non_null(strstr(out, "flows: none captured\n"));
+	free(out);
+
+	/* other kinds: unchanged, no network line, no flows section */
+	fixture_full(&full);
+	TEXT(pr_text_incident_full(f, &full), out);
+	assert_null(strstr(out, "network:"));
+	assert_null(strstr(out, "flows"));
+	free(out);
+}
+
+static void test_payload_text(void **state)
+{
+	char *t = pr_payload_text((const uint8_t *)"a\tb\x7f\x80 ~", 7);
+
+	assert_string_equal(t, "a.b.. ~");
+	free(t);
+	t = pr_payload_text(NULL, 0);
+	assert_string_equal(t, "");
+	free(t);
 }
 
 /* ---- end to end through a real store ---- */
@@ -1027,6 +1162,9 @@ int main(void)
 		cmocka_unit_test(test_incident_full_text),
 		cmocka_unit_test(test_tree_text_and_json),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_network_json),
+		cmocka_unit_test(test_network_text),
+		cmocka_unit_test(test_payload_text),
 	};
 	const struct CMUnitTest e2e[] = {
 		cmocka_unit_test(test_e2e_incidents),

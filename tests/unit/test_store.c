@@ -6,12 +6,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -143,7 +145,7 @@ static void test_open_creates_private(void **state)
 	char path[256];
 	struct stat st;
 
-	assert_int_equal(pr_store_schema_version(s), 1);
+	assert_int_equal(pr_store_schema_version(s), 2);
 	assert_int_equal(stat(fx->dir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
@@ -160,10 +162,10 @@ static void test_open_creates_private(void **state)
 
 	/* again: nothing to migrate, same version */
 	s = open_ok(fx, PR_STORE_WRITE);
-	assert_int_equal(pr_store_schema_version(s), 1);
+	assert_int_equal(pr_store_schema_version(s), 2);
 	pr_store_close(s);
 	s = open_ok(fx, PR_STORE_READ);
-	assert_int_equal(pr_store_schema_version(s), 1);
+	assert_int_equal(pr_store_schema_version(s), 2);
 	pr_store_close(s);
 }
 
@@ -952,6 +954,443 @@ static void test_delete_cascades(void **state)
 	pr_store_close(s);
 }
 
+
+/* ---- network: incidents, flows, packets, segments ---- */
+
+extern const char pr_schema_001[];
+
+static const struct pr_net_rec test_net = {
+	.direction = "egress", .protocol = "tcp", .src = "127.0.0.1", .sport = 40000,
+	.dst = "::1", .dport = 80, .result = "ECONNREFUSED", .flow_id = 42,
+};
+
+static int64_t add_net_incident(struct pr_store *s, uint64_t t)
+{
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, t, "net", "high");
+	sc.inc.kind = "network";
+	sc.inc.action = "connect";
+	sc.inc.net = &test_net;
+	id = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, sc.events, 3);
+	if (id < 0)
+		fail_msg("add incident: %s", pr_store_errmsg(s));
+	return id;
+}
+
+static struct pr_flow_rec test_flow(uint64_t fid, int64_t iid, const char *role)
+{
+	return (struct pr_flow_rec){
+		.flow_id = fid, .incident_id = iid, .time = 1000 + fid, .role = role,
+		.protocol = "tcp", .local = "127.0.0.1", .lport = 40000, .remote = "10.0.0.2",
+		.rport = 80, .pid = 300, .start_boot = 3000, .exe = "/usr/bin/cu\nrl\xff",
+	};
+}
+
+/* IPv4/TCP with a 20-byte header and payload "<fid>:<i>:" + filler. */
+static uint8_t pkt_bytes[64][128];
+
+static struct pr_packet_rec test_packet(uint64_t fid, int i, uint64_t time)
+{
+	uint8_t *b = pkt_bytes[i % 64];
+	int n;
+
+	memset(b, 0, 128);
+	b[0] = 0x45;
+	b[2] = 0;
+	b[3] = 100;   /* total length 100 */
+	b[9] = 6;
+	b[32] = 5 << 4;
+	n = snprintf((char *)b + 40, 60, "%llu:%d:", (unsigned long long)fid, i);
+	memset(b + 40 + n, '\x01', (size_t)(60 - n));
+	return (struct pr_packet_rec){
+		.flow_id = fid, .time = time, .len = 100 + (uint32_t)i, .caplen = 100,
+		.dir = (uint8_t)(i & 1), .data = b,
+	};
+}
+
+struct pkt_seen {
+	uint64_t time[64], flow[64];
+	uint32_t len[64];
+	uint8_t first[64];
+	long n;
+};
+
+static int pkt_cb(const struct pr_packet_rec *p, const struct pr_flow_rec *f, void *arg)
+{
+	struct pkt_seen *seen = arg;
+
+	assert_true(seen->n < 64);
+	assert_true(f->flow_id == p->flow_id);
+	assert_int_equal(p->caplen, 100);
+	assert_int_equal(p->data[0], 0x45);
+	seen->time[seen->n] = p->time;
+	seen->flow[seen->n] = p->flow_id;
+	seen->len[seen->n] = p->len;
+	seen->first[seen->n] = p->data[40];
+	seen->n++;
+	return 0;
+}
+
+/* Collects the ids of network incidents; checks their network side. */
+static int net_list_cb(const struct pr_incident_rec *inc, void *arg)
+{
+	struct collect *c = arg;
+
+	if (strcmp(inc->kind, "network")) {
+		assert_null(inc->net);
+		return 0;
+	}
+	assert_non_null(inc->net);
+	assert_string_equal(inc->net->dst, "::1");
+	assert_string_equal(inc->net->result, "ECONNREFUSED");
+	c->ids[c->n++] = inc->id;
+	return 0;
+}
+
+static void test_network_roundtrip(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_flow_rec f1, f2;
+	struct pr_packet_rec p[4];
+	struct pr_incident_full *full;
+	struct pr_flow_list fl;
+	struct pkt_seen seen = { 0 };
+	struct collect c = { 0 };
+	struct scenario sc;
+	struct pr_stats st;
+	int64_t id, plain;
+
+	assert_int_equal(pr_store_begin(s), 0);
+	id = add_net_incident(s, 5000);
+	f1 = test_flow(42, id, "violation");
+	f2 = test_flow(43, id, "follow");
+	f2.local = "::1";
+	assert_int_equal(pr_store_add_flow(s, &f1), 0);
+	assert_int_equal(pr_store_add_flow(s, &f2), 0);
+	assert_int_equal(pr_store_add_flow(s, &f1), -1); /* unique */
+	assert_one_line(pr_store_errmsg(s));
+	assert_non_null(strstr(pr_store_errmsg(s), "add flow 42"));
+	p[0] = test_packet(42, 0, 5003);
+	p[1] = test_packet(43, 1, 5001);
+	p[2] = test_packet(42, 2, 5001); /* same time as p[1]: index order */
+	p[3] = test_packet(42, 3, 5002);
+	assert_int_equal(pr_store_add_packets(s, p, 4), 0);
+	/* a packet of a flow not written yet is kept: a flow's first
+	 * packets reach the writer before the event that names its incident */
+	p[0].flow_id = 99;
+	assert_int_equal(pr_store_add_packets(s, p, 1), 0);
+	p[0].flow_id = 42;
+	/* bad records */
+	p[1].caplen = p[1].len + 1;
+	assert_int_equal(pr_store_add_packets(s, p + 1, 1), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "bad record"));
+	p[1].caplen = 100;
+	/* kind and net must agree */
+	make_scenario(&sc, 6000, "p", "low");
+	sc.inc.net = &test_net;
+	assert_int_equal(pr_store_add_incident(s, &sc.inc, sc.lineage, 3, NULL, 0), -1);
+	sc.inc.net = NULL;
+	sc.inc.kind = "network";
+	assert_int_equal(pr_store_add_incident(s, &sc.inc, sc.lineage, 3, NULL, 0), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "needs its network side"));
+	sc.inc.kind = "file";
+	plain = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, NULL, 0);
+	assert_true(plain > 0);
+	assert_int_equal(pr_store_commit(s), 0);
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_get_incident(s, id, &full), 0);
+	assert_non_null(full->inc.net);
+	assert_string_equal(full->inc.net->direction, "egress");
+	assert_string_equal(full->inc.net->protocol, "tcp");
+	assert_string_equal(full->inc.net->src, "127.0.0.1");
+	assert_int_equal(full->inc.net->sport, 40000);
+	assert_string_equal(full->inc.net->dst, "::1");
+	assert_int_equal(full->inc.net->dport, 80);
+	assert_string_equal(full->inc.net->result, "ECONNREFUSED");
+	assert_true(full->inc.net->flow_id == 42);
+	assert_int_equal(full->nflows, 2);
+	assert_true(full->flows[0].flow_id == 42 && full->flows[1].flow_id == 43);
+	assert_string_equal(full->flows[0].role, "violation");
+	assert_str(full->flows[0].exe, "/usr/bin/cu\nrl\xff");
+	assert_string_equal(full->flows[1].local, "::1");
+	assert_true(full->flows[0].packets == 3 && full->flows[0].bytes == 100 + 102 + 103);
+	assert_true(full->flows[1].packets == 1 && full->flows[1].bytes == 101);
+	/* head: payloads of flow 42 in time order, cut at 64 */
+	assert_int_equal(full->flows[0].head_len, 64);
+	assert_memory_equal(full->flows[0].head, "42:2:\x01", 6);
+	assert_memory_equal(full->flows[0].head + 60, "42:3", 4);
+	assert_int_equal(full->flows[1].head_len, 60);
+	pr_incident_full_free(full);
+
+	assert_int_equal(pr_store_get_incident(s, plain, &full), 0);
+	assert_null(full->inc.net);
+	assert_int_equal(full->nflows, 0);
+	pr_incident_full_free(full);
+
+	assert_int_equal(pr_store_incident_flows(s, id, &fl), 0);
+	assert_int_equal(fl.n, 2);
+	pr_flow_list_free(&fl);
+	assert_int_equal(pr_store_incident_flows(s, 999, &fl), 0);
+	assert_int_equal(fl.n, 0);
+	pr_flow_list_free(&fl);
+
+	assert_int_equal(pr_store_incident_packets(s, id, pkt_cb, &seen), 4);
+	assert_true(seen.time[0] == 5001 && seen.flow[0] == 43);  /* added first */
+	assert_true(seen.time[1] == 5001 && seen.flow[1] == 42);
+	assert_true(seen.time[2] == 5002 && seen.time[3] == 5003);
+	assert_int_equal(seen.len[3], 100);
+	assert_int_equal(pr_store_incident_packets(s, plain, pkt_cb, &seen), 0);
+
+	assert_int_equal(pr_store_list_incidents(s, NULL, net_list_cb, &c), 2);
+	assert_int_equal(c.n, 1);
+	assert_true(c.ids[0] == id);
+
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.flows == 2 && st.packets == 5 && st.pcap_segments == 1);
+	/* the refused batch's first record stays in the file, unindexed */
+	assert_true(st.pcap_bytes == 24 + 5 * (16 + 100));
+	pr_stats_free(&st);
+	pr_store_close(s);
+}
+
+static void count_files(struct fx *fx, int *done, int *part)
+{
+	char path[256];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/pcap", fx->dir);
+	dp = opendir(path);
+	assert_non_null(dp);
+	*done = *part = 0;
+	while ((d = readdir(dp))) {
+		*done += !strncmp(d->d_name, "seg-", 4);
+		*part += !strncmp(d->d_name, ".seg-", 5);
+	}
+	closedir(dp);
+}
+
+/* Rotation, a rolled-back batch, and damaged segments. */
+static void test_packets_rotation_and_damage(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pkt_seen seen = { 0 };
+	struct pr_packet_rec p;
+	struct pr_flow_rec f;
+	struct pr_stats st;
+	char path[256];
+	int64_t id;
+	int done, part;
+
+	pr_store_set_segment_bytes(s, 200); /* two records per segment */
+	assert_int_equal(pr_store_begin(s), 0);
+	id = add_net_incident(s, 5000);
+	f = test_flow(42, id, "violation");
+	assert_int_equal(pr_store_add_flow(s, &f), 0);
+	assert_int_equal(pr_store_commit(s), 0);
+	for (int i = 0; i < 10; i++) {
+		p = test_packet(42, i, 6000 + (uint64_t)i);
+		assert_int_equal(pr_store_begin(s), 0);
+		assert_int_equal(pr_store_add_packets(s, &p, 1), 0);
+		if (i == 4) { /* this one never happened */
+			assert_int_equal(pr_store_rollback(s), 0);
+			continue;
+		}
+		assert_int_equal(pr_store_commit(s), 0);
+	}
+	pr_store_close(s);
+	count_files(fx, &done, &part);
+	assert_int_equal(done, 5);
+	assert_int_equal(part, 0);
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, pkt_cb, &seen), 9);
+	for (int i = 0; i < 9; i++)
+		assert_true(seen.time[i] == 6000 + (uint64_t)(i < 4 ? i : i + 1));
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.packets == 9 && st.pcap_segments == 5);
+	pr_stats_free(&st);
+	pr_store_close(s);
+
+	/* a wrong offset: the record header does not match */
+	raw_exec(fx, "UPDATE packets SET offset = offset + 1 WHERE time = 6002");
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, NULL, NULL), -1);
+	assert_one_line(pr_store_errmsg(s));
+	assert_non_null(strstr(pr_store_errmsg(s), "seg-2.pcap: offset 25: "));
+	assert_non_null(strstr(pr_store_errmsg(s), "does not match the index"));
+	pr_store_close(s);
+	raw_exec(fx, "UPDATE packets SET offset = 1 << 40 WHERE time = 6002");
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, NULL, NULL), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "beyond the end of the file"));
+	pr_store_close(s);
+	raw_exec(fx, "UPDATE packets SET offset = 24 WHERE time = 6002");
+
+	/* a truncated segment */
+	snprintf(path, sizeof(path), "%s/pcap/seg-5.pcap", fx->dir);
+	assert_int_equal(truncate(path, 200), 0);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, NULL, NULL), -1);
+	assert_one_line(pr_store_errmsg(s));
+	assert_non_null(strstr(pr_store_errmsg(s), "seg-5.pcap: offset 140: record beyond"));
+	/* show reads only the first packets of a flow (its head): still fine */
+	struct pr_incident_full *full = NULL;
+	assert_int_equal(pr_store_get_incident(s, id, &full), 0);
+	assert_int_equal(full->flows[0].head_len, 64);
+	pr_incident_full_free(full);
+	pr_store_close(s);
+	/* a missing one, and a file that is not a pcap */
+	assert_int_equal(unlink(path), 0);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, NULL, NULL), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "pcap segment 5: "));
+	assert_non_null(strstr(pr_store_errmsg(s), "No such file"));
+	pr_store_close(s);
+	write_file(path, "garbage, not a pcap file header", 31);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_incident_packets(s, id, NULL, NULL), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "not a nanosecond pcap file"));
+	pr_store_close(s);
+}
+
+/* A crash leaves .seg-N.pcap.part: readable, then finished at the next start. */
+static void test_segment_crash_recovery(void **state)
+{
+	struct fx *fx = *state;
+	struct pkt_seen seen = { 0 };
+	struct pr_pcap_recovery rec;
+	struct pr_packet_rec p;
+	struct pr_flow_rec f;
+	struct pr_store *s;
+	char path[256];
+	int64_t id = 0;
+	int done, part, status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)) ||
+		    pr_store_begin(s))
+			_exit(1);
+		id = add_net_incident(s, 5000);
+		f = test_flow(42, id, "violation");
+		p = test_packet(42, 0, 7000);
+		if (pr_store_add_flow(s, &f) || pr_store_add_packets(s, &p, 1) || pr_store_commit(s))
+			_exit(2);
+		_exit(0); /* no close: the segment stays .part */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	count_files(fx, &done, &part);
+	assert_int_equal(done, 0);
+	assert_int_equal(part, 1);
+	/* nobody's temporary file */
+	snprintf(path, sizeof(path), "%s/pcap/.seg-77.pcap.part", fx->dir);
+	write_file(path, "x", 1);
+	/* not ours: never touched */
+	snprintf(path, sizeof(path), "%s/pcap/.notes", fx->dir);
+	write_file(path, "x", 1);
+
+	s = open_ok(fx, PR_STORE_READ);
+	id = 1;
+	assert_int_equal(pr_store_incident_packets(s, id, pkt_cb, &seen), 1);
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_WRITE);
+	pr_store_pcap_recovery(s, &rec);
+	assert_int_equal(rec.closed, 1);
+	assert_int_equal(rec.removed, 1);
+	count_files(fx, &done, &part);
+	assert_int_equal(done, 1);
+	assert_int_equal(part, 0);
+	assert_int_equal(access(path, F_OK), 0);
+	/* a new segment, never appended to the old one */
+	p = test_packet(42, 1, 7001);
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_int_equal(pr_store_add_packets(s, &p, 1), 0);
+	assert_int_equal(pr_store_commit(s), 0);
+	count_files(fx, &done, &part);
+	assert_int_equal(done, 1);
+	assert_int_equal(part, 1);
+	snprintf(path, sizeof(path), "%s/pcap/.seg-78.pcap.part", fx->dir);
+	assert_int_equal(access(path, F_OK), 0); /* past every id seen */
+	pr_store_close(s);
+	count_files(fx, &done, &part);
+	assert_int_equal(done, 2);
+	assert_int_equal(part, 0);
+
+	s = open_ok(fx, PR_STORE_READ);
+	seen.n = 0;
+	assert_int_equal(pr_store_incident_packets(s, id, pkt_cb, &seen), 2);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_WRITE);
+	pr_store_pcap_recovery(s, &rec);
+	assert_int_equal(rec.closed + rec.removed, 0);
+	pr_store_close(s);
+}
+
+/* A version-1 store: polq reads it as it is; polrecd migrates it. */
+static void test_migrate_v1(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_flow_list fl;
+	struct pr_stats st;
+	struct pr_store *s;
+	struct scenario sc;
+	char path[256];
+	sqlite3 *db;
+	int64_t id;
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, pr_schema_001, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1; "
+				      "INSERT INTO losses (from_time, to_time, stage, kind, count) "
+				      "VALUES (1, 2, 'recorder', 'exec', 3)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_schema_version(s), 1);
+	assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 0);
+	assert_int_equal(pr_store_incident_flows(s, 1, &fl), 0);
+	assert_int_equal(fl.n, 0);
+	pr_flow_list_free(&fl);
+	assert_int_equal(pr_store_incident_packets(s, 1, NULL, NULL), 0);
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.flows == 0 && st.packets == 0 && st.nlosses == 1);
+	pr_stats_free(&st);
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_WRITE);
+	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_begin(s), 0);
+	id = add_net_incident(s, 100);
+	assert_int_equal(pr_store_commit(s), 0);
+	make_scenario(&sc, 200, "p", "low");
+	add_scenario(s, &sc);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 2);
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_int_equal(st.nlosses, 1);
+	pr_stats_free(&st);
+	assert_true(id > 0);
+	pr_store_close(s);
+	assert_int_equal(pr_store_check(s = open_ok(fx, PR_STORE_READ), 1), 0);
+	pr_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -979,6 +1418,10 @@ int main(void)
 		T(test_damaged_blobs),
 		T(test_missing_snapshot),
 		T(test_delete_cascades),
+		T(test_network_roundtrip),
+		T(test_packets_rotation_and_damage),
+		T(test_segment_crash_recovery),
+		T(test_migrate_v1),
 #undef T
 	};
 
