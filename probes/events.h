@@ -44,6 +44,7 @@ struct pr_dir_key {
 struct pr_task_verdict {
 	__u32 seq;
 	__u32 flags;         /* PR_V_* */
+	__u64 net;           /* bit i: network expectation i applies (net_exps) */
 };
 #define PR_V_WATCH_WRITES 0x1u
 
@@ -52,6 +53,8 @@ enum pr_event_type {
 	PR_EV_EXEC = 2,
 	PR_EV_EXIT = 3,
 	PR_EV_FILE = 4,
+	PR_EV_NET = 5,      /* struct pr_net: connect, accept, UDP send, bind, listen */
+	PR_EV_PKT = 6,      /* struct pr_pkt: a packet snippet of a captured flow */
 	PR_EV_VERDICT = 7,  /* not an event: drops slot for exec_seqs map failures */
 	PR_EV_TYPE_MAX = 8, /* size of the per-CPU drop counter array */
 };
@@ -132,6 +135,147 @@ struct pr_file {
 	__u64 dev, ino;      /* object inode when known (opens), else 0 */
 	__u16 path_len, path2_len, name_len, name2_len;
 	char data[];
+};
+
+/* ---- network ----
+ *
+ * Expectations with a network section are numbered 0..PR_NET_EXPS_MAX-1
+ * (their "network index", policy order). Their rules compile into one LPM
+ * trie, net_rules: key = (network index, table, family, address prefix),
+ * value = a port set (net_portsets). A lookup of the full address finds
+ * the longest matching prefix; the compiler gives every entry the union
+ * of the port sets of all rules whose prefix contains it, so the longest
+ * match answers "is (address, port, protocol) allowed / denied" alone.
+ * Cost per connection: two lookups per applicable expectation, whatever
+ * the number of rules. */
+#define PR_NET_EXPS_MAX   64u     /* expectations with a network section     */
+#define PR_NET_PORTS_MAX  32u     /* port ranges in one port set             */
+#define PR_NET_RULES_MAX  (1u << 20) /* LPM entries (CIDRs x tables)         */
+#define PR_SNAPLEN_MAX    4096u   /* bytes of a packet kept (record.snaplen) */
+#define PR_CAPTURE_MAX    16384u  /* flows captured at once                  */
+#define PR_UDP_SEEN_MAX   65536u  /* (process, UDP destination) pairs remembered */
+
+enum pr_net_table {
+	PR_NT_EGRESS = 0,       /* egress allow: key address = remote        */
+	PR_NT_INGRESS = 1,      /* ingress allow: key address = remote peer  */
+	PR_NT_EGRESS_DENY = 2,  /* egressDeny: key address = remote          */
+};
+
+struct pr_net_key {
+	__u32 prefixlen;        /* 32 + address prefix bits                  */
+	__u8 exp;               /* network index                              */
+	__u8 table;             /* enum pr_net_table                          */
+	__u8 family;            /* 4 or 6 (not AF_*: stable across libcs)     */
+	__u8 pad;
+	__u8 addr[16];          /* network byte order; IPv4 in addr[0..3]     */
+};
+
+struct pr_net_val {
+	__u32 portset;          /* index into net_portsets                    */
+};
+
+struct pr_port_range {
+	__u16 lo, hi;           /* inclusive, host byte order                 */
+	__u8 proto;             /* IPPROTO_TCP or IPPROTO_UDP                 */
+	__u8 pad[3];
+};
+
+struct pr_portset {
+	__u32 any;              /* 1: every port of every protocol            */
+	__u32 n;                /* ranges used                                */
+	struct pr_port_range r[PR_NET_PORTS_MAX];
+};
+
+/* net_exps[network index] */
+struct pr_net_exp {
+	__u32 flags;            /* PR_NE_* */
+	__u32 serve;            /* port set a subject may listen/bind on (union of ingress ports) */
+	__u32 snaplen;          /* record.snaplen, <= PR_SNAPLEN_MAX          */
+	__u32 pad;
+	__u64 follow_ns;        /* record.follow                              */
+};
+#define PR_NE_EGRESS  0x1u      /* egress present: what it does not allow breaks it  */
+#define PR_NE_INGRESS 0x2u      /* ingress present: likewise for accept/listen/bind  */
+#define PR_NE_DENY    0x4u      /* egressDeny present                                 */
+
+enum pr_net_op {
+	PR_NOP_CONNECT = 1,     /* connect(2), TCP or UDP                     */
+	PR_NOP_ACCEPT = 2,      /* accept(2)/accept4(2) returned a socket     */
+	PR_NOP_SEND = 3,        /* UDP sendto/sendmsg to a new destination    */
+	PR_NOP_BIND = 4,        /* bind(2) to a nonzero port                  */
+	PR_NOP_LISTEN = 5,      /* listen(2)                                  */
+};
+
+/* pr_net.nflags */
+#define PR_NF_JUDGED   0x1u     /* the kernel knew the process's expectations */
+#define PR_NF_CAPTURE  0x2u     /* the kernel started capturing this flow (flow_id) */
+#define PR_NF_FOLLOW   0x4u     /* ... because the process is followed (incident) */
+#define PR_NF_PROVISIONAL 0x8u  /* ... because the process's image was not judged yet:
+				 * user space keeps the flow or drops it */
+#define PR_PROVISIONAL_NS (2ull * 1000000000ull) /* such a capture ends after this
+				 * unless user space claims the flow */
+
+/* A connection event. Addresses in network byte order (IPv4 in [0..3]);
+ * an IPv4-mapped IPv6 address is reported as IPv4. Ports host order.
+ * local is what the socket is bound to when the syscall returns (0 /
+ * unspecified when not bound). result: the syscall's return, 0 or
+ * -errno (for a UDP send: bytes sent or -errno; accept: 0). */
+struct pr_net {
+	struct pr_hdr h;
+	__u8 op;                /* enum pr_net_op */
+	__u8 family;            /* 4 or 6 */
+	__u8 proto;             /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 nflags;            /* PR_NF_* */
+	__s32 result;
+	__u16 lport, rport;
+	__u32 uid;
+	__u8 laddr[16], raddr[16];
+	__u64 broken;           /* network indexes the kernel found broken (with PR_NF_JUDGED) */
+	__u64 flow_id;          /* with PR_NF_CAPTURE: the flow's id in pr_pkt */
+};
+
+/* Flows being captured: capture map key, from this host's side. */
+struct pr_flow_key {
+	__u8 family, proto;
+	__u16 lport, rport;     /* host order; lport 0 = "not bound yet" (egress, until the first packet) */
+	__u8 pad[2];
+	__u8 laddr[16], raddr[16];
+};
+
+struct pr_capture {
+	__u64 flow_id;
+	__u64 until;            /* boot ns; capture stops after it            */
+	__u32 tgid;             /* owner, copied into pr_pkt.h                */
+	__u32 snaplen;
+	__u64 start;
+	/* a half key learns its flow's local side from the first egress
+	 * packet: a connect refused at once has lost it by sys_exit */
+	__u8 laddr[16];
+	__u16 lport;
+	__u16 pad[3];
+};
+
+/* follow map: tgid -> the process's new flows are captured until `until`. */
+struct pr_follow {
+	__u64 until;            /* boot ns */
+	__u64 start;            /* process identity */
+	__u32 snaplen;
+	__u32 pad;
+};
+
+#define PR_PKT_INGRESS 0
+#define PR_PKT_EGRESS  1
+
+/* A packet snippet: caplen bytes from the IP header (LINKTYPE_RAW), of a
+ * packet len bytes long. h.tgid/h.start: the flow's owner. */
+struct pr_pkt {
+	struct pr_hdr h;
+	__u64 flow_id;
+	__u32 len;
+	__u16 caplen;
+	__u8 dir;               /* PR_PKT_INGRESS / PR_PKT_EGRESS */
+	__u8 pad;
+	__u8 data[];
 };
 
 #endif /* POLREC_EVENTS_H */

@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "events.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -888,4 +889,773 @@ SEC("tracepoint")
 int tracepoint__syscalls__sys_exit_pending(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_pending_exit(ctx->ret);
+}
+
+/* ---- network: connections -------------------------------------------
+ * connect, accept, bind, listen and UDP sends to a new destination, from
+ * syscall tracepoints: the sys_enter program saves the arguments (fd,
+ * destination), the shared sys_exit program reads the socket the fd names
+ * (local address and port, as bound when the syscall returns) and sends
+ * one struct pr_net with the syscall's result.
+ *
+ * The kernel judges each connection against the process's network
+ * expectations (verdicts.net, set by user space) with the net_rules LPM
+ * trie. It does not decide incidents, user space does; it decides at once
+ * whether to start capturing the flow's packets (broken expectation, or a
+ * process followed after an incident), so the first packets of a
+ * violating connection (the SYN, the first datagram) are kept. At
+ * sys_enter the local port may not be bound yet: the flow is registered
+ * with lport 0 and laddr unspecified ("half" key), and the first egress
+ * packet (which carries the local port) completes it. */
+
+#define AF_INET_  2
+#define AF_INET6_ 10
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define S_IFSOCK_ 0140000
+
+/* Set by the loader: the policy has network expectations, and the
+ * largest snaplen among them (for flows of processes not judged yet). */
+const volatile __u32 net_on = 0;
+const volatile __u32 net_snaplen_max = 0;
+
+/* Set by user space at start: flow ids stay unique across restarts. */
+volatile __u64 flow_next = 1;
+/* Nonzero while any flow may be captured: the packet programs return at
+ * once otherwise. Set here when a flow is registered, cleared by user
+ * space when the captures map is empty. */
+volatile __u32 capture_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);           /* sized by the loader from the policy */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pr_net_key);
+	__type(value, struct pr_net_val);
+} net_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PR_NET_EXPS_MAX);
+	__type(key, __u32);
+	__type(value, struct pr_net_exp);
+} net_exps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);           /* sized by the loader from the policy */
+	__type(key, __u32);
+	__type(value, struct pr_portset);
+} net_portsets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_CAPTURE_MAX);
+	__type(key, struct pr_flow_key);
+	__type(value, struct pr_capture);
+} captures SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, struct pr_follow);
+} follows SEC(".maps");
+
+struct udp_seen_key {
+	__u32 tgid;
+	__u32 seq;            /* exec count: a new image is judged anew */
+	__u16 port;
+	__u8 family;
+	__u8 pad;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PR_UDP_SEEN_MAX);
+	__type(key, struct udp_seen_key);
+	__type(value, __u8);
+} udp_seen SEC(".maps");
+
+struct net_pending {
+	__u8 op, family, proto, nflags;
+	__s32 fd;
+	__u16 rport;
+	__u16 pad;
+	__u32 snaplen;
+	__u8 raddr[16];
+	__u64 broken;
+	__u64 flow_id;        /* nonzero: a half key was registered */
+	__u64 until;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, struct net_pending);
+} net_pendings SEC(".maps");
+
+struct pktbuf {
+	__u8 b[sizeof(struct pr_pkt) + PR_SNAPLEN_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pktbuf);
+} pktbufs SEC(".maps");
+
+static __always_inline struct sock *fd_sock(struct task_struct *t, int fd)
+{
+	struct file *f = fd_file(t, fd);
+	struct socket *sock;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* ::ffff:a.b.c.d is IPv4 a.b.c.d, as the packets on the wire are. */
+static __always_inline void norm_addr(__u8 *family, __u8 *a)
+{
+	__u32 *w = (__u32 *)a;
+
+	if (*family != 6 || w[0] || w[1] || w[2] != bpf_htonl(0xffff))
+		return;
+	w[0] = w[3];
+	w[2] = 0;
+	w[3] = 0;
+	*family = 4;
+}
+
+/* The socket's protocol, 0 unless TCP or UDP over IPv4/IPv6. */
+static __always_inline __u8 sock_proto(struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+
+	if (fam != AF_INET_ && fam != AF_INET6_)
+		return 0;
+	return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ ? proto : 0;
+}
+
+static __always_inline void sock_local(struct sock *sk, __u8 *family, __u8 *addr, __u16 *port)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(addr, 0, 16);
+	if (fam == AF_INET_) {
+		*family = 4;
+		BPF_CORE_READ_INTO((__u32 *)addr, sk, __sk_common.skc_rcv_saddr);
+	} else {
+		*family = 6;
+		BPF_CORE_READ_INTO((struct in6_addr *)addr, sk, __sk_common.skc_v6_rcv_saddr);
+		norm_addr(family, addr);
+	}
+	*port = BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline void sock_remote(struct sock *sk, __u8 *family, __u8 *addr, __u16 *port)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(addr, 0, 16);
+	if (fam == AF_INET_) {
+		*family = 4;
+		BPF_CORE_READ_INTO((__u32 *)addr, sk, __sk_common.skc_daddr);
+	} else {
+		*family = 6;
+		BPF_CORE_READ_INTO((struct in6_addr *)addr, sk, __sk_common.skc_v6_daddr);
+		norm_addr(family, addr);
+	}
+	*port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+/* A user sockaddr: 0 when it is AF_INET/AF_INET6 and readable. */
+static __always_inline int user_sockaddr(const void *uaddr, __u8 *family, __u8 *addr, __u16 *port)
+{
+	struct sockaddr_in6 sa6 = {};
+	__u16 fam = 0;
+
+	if (!uaddr || bpf_probe_read_user(&fam, sizeof(fam), uaddr))
+		return -1;
+	__builtin_memset(addr, 0, 16);
+	if (fam == AF_INET_) {
+		struct sockaddr_in sa = {};
+
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return -1;
+		*family = 4;
+		__builtin_memcpy(addr, &sa.sin_addr, 4);
+		*port = bpf_ntohs(sa.sin_port);
+		return 0;
+	}
+	if (fam != AF_INET6_ || bpf_probe_read_user(&sa6, sizeof(sa6), uaddr))
+		return -1;
+	*family = 6;
+	__builtin_memcpy(addr, &sa6.sin6_addr, 16);
+	*port = bpf_ntohs(sa6.sin6_port);
+	norm_addr(family, addr);
+	return 0;
+}
+
+/* The network expectations of the current image of tgid; *judged = 0 when
+ * user space has not judged this image yet. */
+static __always_inline __u64 net_mask(__u32 tgid, int *judged)
+{
+	struct pr_task_verdict *v = bpf_map_lookup_elem(&verdicts, &tgid);
+	__u32 *seq = bpf_map_lookup_elem(&exec_seqs, &tgid);
+	__u32 s = seq ? *seq : 0;
+
+	if (!v) {
+		*judged = s == 0;
+		return 0;
+	}
+	*judged = v->seq == s;
+	return *judged ? v->net : 0;
+}
+
+static __always_inline int portset_has(__u32 idx, __u8 proto, __u16 port)
+{
+	struct pr_portset *s = bpf_map_lookup_elem(&net_portsets, &idx);
+
+	if (!s)
+		return 0;
+	if (s->any)
+		return 1;
+	for (__u32 i = 0; i < PR_NET_PORTS_MAX; i++) {
+		if (i >= s->n)
+			break;
+		if (s->r[i].proto == proto && s->r[i].lo <= port && port <= s->r[i].hi)
+			return 1;
+	}
+	return 0;
+}
+
+struct judge_args {
+	__u64 mask, broken;
+	__u8 op, proto, family, pad;
+	__u16 rport, lport;
+	__u8 addr[16];
+	__u32 snaplen;        /* largest snaplen of the broken expectations */
+	__u32 pad2;
+	__u64 follow_ns;      /* longest follow window of the broken ones */
+};
+
+static __always_inline int rule_has(struct judge_args *a, __u32 i, __u8 table, __u16 port)
+{
+	struct pr_net_key k = {};
+	struct pr_net_val *v;
+
+	k.prefixlen = 32 + (a->family == 4 ? 32 : 128);
+	k.exp = i;
+	k.table = table;
+	k.family = a->family;
+	__builtin_memcpy(k.addr, a->addr, 16);
+	v = bpf_map_lookup_elem(&net_rules, &k);
+	return v && portset_has(v->portset, a->proto, port);
+}
+
+/* The same decision as pr_netrules_judge (recorder/netrules.c). */
+static long judge_one(__u32 i, struct judge_args *a)
+{
+	struct pr_net_exp *e;
+	int broken = 0;
+
+	if (i >= PR_NET_EXPS_MAX || !(a->mask >> i))
+		return 1;
+	if (!((a->mask >> i) & 1))
+		return 0;
+	e = bpf_map_lookup_elem(&net_exps, &i);
+	if (!e)
+		return 0;
+	switch (a->op) {
+	case PR_NOP_CONNECT:
+	case PR_NOP_SEND:
+		if ((e->flags & PR_NE_DENY) && rule_has(a, i, PR_NT_EGRESS_DENY, a->rport))
+			broken = 1;
+		else if ((e->flags & PR_NE_EGRESS) && !rule_has(a, i, PR_NT_EGRESS, a->rport))
+			broken = 1;
+		break;
+	case PR_NOP_ACCEPT:
+		broken = (e->flags & PR_NE_INGRESS) && !rule_has(a, i, PR_NT_INGRESS, a->lport);
+		break;
+	case PR_NOP_LISTEN:
+	case PR_NOP_BIND:
+		broken = (e->flags & PR_NE_INGRESS) && !portset_has(e->serve, a->proto, a->lport);
+		break;
+	}
+	if (broken) {
+		a->broken |= 1ull << i;
+		if (e->snaplen > a->snaplen)
+			a->snaplen = e->snaplen;
+		if (e->follow_ns > a->follow_ns)
+			a->follow_ns = e->follow_ns;
+	}
+	return 0;
+}
+
+/* Start capturing a flow: returns its id, 0 when the map is full (the
+ * event still reports the connection; the packets are not kept). */
+static __always_inline __u64 capture_flow(const struct pr_flow_key *k, __u32 tgid, __u64 start,
+					  __u32 snaplen, __u64 until)
+{
+	struct pr_capture c = {};
+
+	c.flow_id = __sync_fetch_and_add(&flow_next, 1);
+	c.until = until;
+	c.tgid = tgid;
+	c.start = start;
+	c.snaplen = snaplen > PR_SNAPLEN_MAX ? PR_SNAPLEN_MAX : snaplen;
+	if (bpf_map_update_elem(&captures, k, &c, BPF_ANY)) {
+		count_drop(PR_EV_PKT);
+		return 0;
+	}
+	capture_on = 1;
+	return c.flow_id;
+}
+
+/* Judge and decide on capture; fills p (broken, nflags, snaplen, until). */
+static __always_inline void net_decide(struct net_pending *p, __u32 tgid, __u64 start,
+				       __u16 lport)
+{
+	struct judge_args a = {};
+	struct pr_follow *f;
+	__u64 now = bpf_ktime_get_boot_ns();
+	int judged = 0;
+
+	a.mask = net_mask(tgid, &judged);
+	a.op = p->op;
+	a.proto = p->proto;
+	a.family = p->family;
+	a.rport = p->rport;
+	a.lport = lport;
+	__builtin_memcpy(a.addr, p->raddr, 16);
+	if (a.mask)
+		bpf_loop(PR_NET_EXPS_MAX, judge_one, &a, 0);
+	p->broken = a.broken;
+	p->nflags = judged ? PR_NF_JUDGED : 0;
+	if (a.broken) {
+		p->snaplen = a.snaplen;
+		p->until = now + a.follow_ns;
+		return;
+	}
+	f = bpf_map_lookup_elem(&follows, &tgid);
+	if (f && f->start == start && f->until > now) {
+		p->nflags |= PR_NF_FOLLOW;
+		p->snaplen = f->snaplen;
+		p->until = f->until;
+		return;
+	}
+	/* an image exec'd a moment ago: user space judges it within a poll
+	 * period, usually after its first connection. Capture provisionally
+	 * so a violation keeps its first packets; user space drops the flow
+	 * when it finds none. */
+	if (!judged && net_on) {
+		p->nflags |= PR_NF_PROVISIONAL;
+		p->snaplen = net_snaplen_max;
+		p->until = now + PR_PROVISIONAL_NS;
+	}
+}
+
+static __always_inline int wants_capture(const struct net_pending *p)
+{
+	return p->op <= PR_NOP_SEND &&
+	       (p->broken || (p->nflags & (PR_NF_FOLLOW | PR_NF_PROVISIONAL)));
+}
+
+static __always_inline void flow_key(struct pr_flow_key *k, const struct net_pending *p,
+				     const __u8 *laddr, __u16 lport)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	k->rport = p->rport;
+	k->lport = lport;
+	__builtin_memcpy(k->raddr, p->raddr, 16);
+	if (laddr)
+		__builtin_memcpy(k->laddr, laddr, 16);
+}
+
+/* sys_enter of connect / sendto / sendmsg: dst is the user's sockaddr. */
+static __always_inline int net_enter(__u8 op, int fd, const void *uaddr)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct net_pending p = {};
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u64 start;
+	struct sock *sk;
+
+	if (tgid == self_tgid)
+		return 0;
+	sk = fd_sock(t, fd);
+	if (!sk)
+		return 0;
+	p.proto = sock_proto(sk);
+	if (!p.proto)
+		return 0;
+	p.op = op;
+	p.fd = fd;
+	if (op == PR_NOP_ACCEPT || op == PR_NOP_LISTEN) {
+		if (op == PR_NOP_LISTEN && p.proto != IPPROTO_TCP_)
+			return 0;
+	} else if (user_sockaddr(uaddr, &p.family, p.raddr, &p.rport)) {
+		return 0;
+	}
+	if (op == PR_NOP_SEND) {
+		struct udp_seen_key uk = {};
+		__u32 *seq = bpf_map_lookup_elem(&exec_seqs, &tgid);
+		__u8 one = 1;
+
+		if (p.proto != IPPROTO_UDP_)
+			return 0;
+		uk.tgid = tgid;
+		uk.seq = seq ? *seq : 0;
+		uk.port = p.rport;
+		uk.family = p.family;
+		__builtin_memcpy(uk.addr, p.raddr, 16);
+		if (bpf_map_lookup_elem(&udp_seen, &uk))
+			return 0; /* not a new destination */
+		bpf_map_update_elem(&udp_seen, &uk, &one, BPF_ANY);
+	}
+	start = task_start(t);
+	if (op == PR_NOP_CONNECT || op == PR_NOP_SEND) {
+		net_decide(&p, tgid, start, 0);
+		if (wants_capture(&p)) {
+			struct pr_flow_key k;
+
+			/* the half key: completed by the first egress packet */
+			flow_key(&k, &p, NULL, 0);
+			p.flow_id = capture_flow(&k, tgid, start, p.snaplen, p.until);
+		}
+	}
+	if (bpf_map_update_elem(&net_pendings, &id, &p, BPF_ANY))
+		count_drop(PR_EV_NET);
+	return 0;
+}
+
+static __always_inline int net_exit(long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct net_pending *pp = bpf_map_lookup_elem(&net_pendings, &id);
+	struct net_pending p;
+	struct pr_net ev = {};
+	struct pr_flow_key k;
+	struct sock *sk;
+	__u8 lfam = 0;
+
+	if (!pp)
+		return 0;
+	p = *pp;
+	bpf_map_delete_elem(&net_pendings, &id);
+	if (p.op == PR_NOP_ACCEPT && ret < 0)
+		return 0; /* EAGAIN of a non-blocking server: not a connection */
+	fill_hdr(&ev.h, PR_EV_NET, t);
+	ev.h.size = sizeof(ev);
+	ev.result = p.op == PR_NOP_ACCEPT ? 0 : ret;
+	sk = fd_sock(t, p.op == PR_NOP_ACCEPT ? (int)ret : p.fd);
+	if (sk) {
+		sock_local(sk, &lfam, ev.laddr, &ev.lport);
+		if (p.op == PR_NOP_ACCEPT)
+			sock_remote(sk, &p.family, p.raddr, &p.rport);
+		if (p.op == PR_NOP_LISTEN || p.op == PR_NOP_BIND)
+			p.family = lfam;
+	}
+	if (!p.family)
+		return 0;
+	if (p.op == PR_NOP_BIND) {
+		/* bind's own sockaddr: the port asked for, also when it failed */
+		if (!p.rport)
+			return 0; /* port 0: a client picking any port */
+		ev.lport = p.rport;
+		__builtin_memcpy(ev.laddr, p.raddr, 16);
+		p.rport = 0;
+		__builtin_memset(p.raddr, 0, 16);
+	}
+	if (p.op >= PR_NOP_ACCEPT && p.op != PR_NOP_SEND)
+		net_decide(&p, ev.h.tgid, ev.h.start, ev.lport);
+	ev.op = p.op;
+	ev.family = p.family;
+	ev.proto = p.proto;
+	ev.rport = p.rport;
+	__builtin_memcpy(ev.raddr, p.raddr, 16);
+	ev.uid = (__u32)bpf_get_current_uid_gid();
+	ev.broken = p.broken;
+	ev.nflags = p.nflags;
+	if (p.flow_id) {
+		/* connect/send: replace the half key by the whole one; what
+		 * the first packet taught it stands in for a socket already
+		 * reset (connection refused) */
+		struct pr_capture *half;
+
+		flow_key(&k, &p, NULL, 0);
+		half = bpf_map_lookup_elem(&captures, &k);
+		if (half && half->lport && !ev.lport) {
+			ev.lport = half->lport;
+			__builtin_memcpy(ev.laddr, half->laddr, 16);
+		}
+		bpf_map_delete_elem(&captures, &k);
+	}
+	if (wants_capture(&p) && ev.lport) {
+		flow_key(&k, &p, ev.laddr, ev.lport);
+		if (p.flow_id) {
+			struct pr_capture c = {
+				.flow_id = p.flow_id, .until = p.until, .tgid = ev.h.tgid,
+				.start = ev.h.start, .snaplen = p.snaplen,
+			};
+
+			if (c.snaplen > PR_SNAPLEN_MAX)
+				c.snaplen = PR_SNAPLEN_MAX;
+			if (!bpf_map_update_elem(&captures, &k, &c, BPF_ANY))
+				capture_on = 1;
+		} else {
+			p.flow_id = capture_flow(&k, ev.h.tgid, ev.h.start, p.snaplen, p.until);
+		}
+	}
+	if (p.flow_id) {
+		ev.nflags |= PR_NF_CAPTURE;
+		ev.flow_id = p.flow_id;
+	}
+	/* a violation wants prompt attention */
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev),
+			       ev.broken ? BPF_RB_FORCE_WAKEUP : wakeup_flags()))
+		count_drop(PR_EV_NET);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_CONNECT, ctx->args[0], (const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int tracepoint__syscalls__sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_ACCEPT, ctx->args[0], NULL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int tracepoint__syscalls__sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_ACCEPT, ctx->args[0], NULL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int tracepoint__syscalls__sys_enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_BIND, ctx->args[0], (const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int tracepoint__syscalls__sys_enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_LISTEN, ctx->args[0], NULL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tracepoint__syscalls__sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return net_enter(PR_NOP_SEND, ctx->args[0], (const void *)ctx->args[4]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tracepoint__syscalls__sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr *m = (struct user_msghdr *)ctx->args[1];
+	void *name = NULL;
+
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name))
+		return 0;
+	return net_enter(PR_NOP_SEND, ctx->args[0], name);
+}
+
+/* only the first message's destination is judged (README "Limits") */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tracepoint__syscalls__sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct mmsghdr *m = (struct mmsghdr *)ctx->args[1];
+	void *name = NULL;
+
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_hdr.msg_name))
+		return 0;
+	return net_enter(PR_NOP_SEND, ctx->args[0], name);
+}
+
+/* the exits of every syscall above (attached by name by the loader) */
+SEC("tracepoint")
+int tracepoint__syscalls__sys_exit_net(struct trace_event_raw_sys_exit *ctx)
+{
+	return net_exit(ctx->ret);
+}
+
+/* ---- network: packets -------------------------------------------------
+ * cgroup_skb programs on the root of the cgroup v2 tree see every packet
+ * of every local socket, from the IP header, both directions. They return
+ * 1 always: polrec records, it never drops. A packet is kept only when its
+ * flow is in the captures map; without any capture they return at once. */
+
+struct pkt_info {
+	__u8 proto;
+	__u8 ok;
+	__u16 sport, dport;
+	__u8 family;
+	__u8 saddr[16], daddr[16];
+};
+
+#define IPV6_EXT_MAX 6
+
+/* Parse IPv4/IPv6 + TCP/UDP ports. 0 when the packet has a flow key. */
+static __always_inline int parse_pkt(struct __sk_buff *skb, struct pkt_info *pi)
+{
+	__u32 off;
+	__u8 nexthdr;
+	__u16 ports[2];
+
+	if (skb->protocol == bpf_htons(0x0800)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
+			return -1;
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return -1; /* a later fragment: no ports */
+		pi->family = 4;
+		__builtin_memcpy(pi->saddr, &ip.saddr, 4);
+		__builtin_memcpy(pi->daddr, &ip.daddr, 4);
+		nexthdr = ip.protocol;
+		off = ip.ihl * 4;
+	} else if (skb->protocol == bpf_htons(0x86DD)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.version != 6)
+			return -1;
+		pi->family = 6;
+		__builtin_memcpy(pi->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(pi->daddr, &ip6.daddr, 16);
+		nexthdr = ip6.nexthdr;
+		off = sizeof(ip6);
+		for (int i = 0; i < IPV6_EXT_MAX; i++) {
+			__u8 eh[2];
+
+			if (nexthdr != 0 && nexthdr != 43 && nexthdr != 44 && nexthdr != 60 &&
+			    nexthdr != 51)
+				break;
+			if (bpf_skb_load_bytes(skb, off, eh, sizeof(eh)))
+				return -1;
+			if (nexthdr == 44) { /* fragment header: 8 bytes */
+				__u16 fo;
+
+				if (bpf_skb_load_bytes(skb, off + 2, &fo, sizeof(fo)))
+					return -1;
+				if (fo & bpf_htons(0xfff8))
+					return -1; /* a later fragment */
+				off += 8;
+			} else if (nexthdr == 51) {
+				off += ((__u32)eh[1] + 2) * 4;
+			} else {
+				off += ((__u32)eh[1] + 1) * 8;
+			}
+			nexthdr = eh[0];
+		}
+	} else {
+		return -1;
+	}
+	if (nexthdr != IPPROTO_TCP_ && nexthdr != IPPROTO_UDP_)
+		return -1;
+	if (off > 2048 || bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
+		return -1;
+	pi->proto = nexthdr;
+	pi->sport = bpf_ntohs(ports[0]);
+	pi->dport = bpf_ntohs(ports[1]);
+	return 0;
+}
+
+static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
+{
+	struct pkt_info pi = {};
+	struct pr_flow_key k = {};
+	struct pr_capture *c;
+	struct pktbuf *pb;
+	struct pr_pkt *b;
+	__u32 zero = 0, caplen;
+
+	if (!capture_on || parse_pkt(skb, &pi))
+		return 1;
+	k.family = pi.family;
+	k.proto = pi.proto;
+	if (dir == PR_PKT_EGRESS) {
+		k.lport = pi.sport;
+		k.rport = pi.dport;
+		__builtin_memcpy(k.laddr, pi.saddr, 16);
+		__builtin_memcpy(k.raddr, pi.daddr, 16);
+	} else {
+		k.lport = pi.dport;
+		k.rport = pi.sport;
+		__builtin_memcpy(k.laddr, pi.daddr, 16);
+		__builtin_memcpy(k.raddr, pi.saddr, 16);
+	}
+	c = bpf_map_lookup_elem(&captures, &k);
+	if (!c && dir == PR_PKT_EGRESS) {
+		/* the first packet of a flow registered before its local
+		 * port was bound: complete the key */
+		struct pr_flow_key half = k;
+
+		half.lport = 0;
+		__builtin_memset(half.laddr, 0, 16);
+		c = bpf_map_lookup_elem(&captures, &half);
+		if (c) {
+			struct pr_capture copy = *c;
+
+			c->lport = k.lport;
+			__builtin_memcpy(c->laddr, k.laddr, 16);
+			bpf_map_update_elem(&captures, &k, &copy, BPF_NOEXIST);
+		}
+	}
+	if (!c || (c->until && bpf_ktime_get_boot_ns() > c->until))
+		return 1;
+	pb = bpf_map_lookup_elem(&pktbufs, &zero);
+	if (!pb)
+		return 1;
+	b = (struct pr_pkt *)pb->b;
+	caplen = skb->len;
+	if (caplen > c->snaplen)
+		caplen = c->snaplen;
+	if (caplen > PR_SNAPLEN_MAX)
+		caplen = PR_SNAPLEN_MAX;
+	if (caplen == 0)
+		return 1;
+	if (bpf_skb_load_bytes(skb, 0, b->data, caplen))
+		return 1;
+	b->h.type = PR_EV_PKT;
+	b->h.size = sizeof(*b) + caplen;
+	b->h.time = bpf_ktime_get_boot_ns();
+	b->h.tgid = c->tgid;
+	b->h.flags = 0;
+	b->h.start = c->start;
+	b->flow_id = c->flow_id;
+	b->len = skb->len;
+	b->caplen = caplen;
+	b->dir = dir;
+	b->pad = 0;
+	if (bpf_ringbuf_output(&events, b, sizeof(*b) + caplen, wakeup_flags()))
+		count_drop(PR_EV_PKT);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int cgroup_skb__egress(struct __sk_buff *skb)
+{
+	return on_packet(skb, PR_PKT_EGRESS);
+}
+
+SEC("cgroup_skb/ingress")
+int cgroup_skb__ingress(struct __sk_buff *skb)
+{
+	return on_packet(skb, PR_PKT_INGRESS);
 }

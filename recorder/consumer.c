@@ -6,9 +6,13 @@
  * incident job for the writer (violation + lineage + recent events).
  * Runs as the ring buffer callback: it never blocks on the disk.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include "recorder/polrecd.h"
 
@@ -173,11 +177,26 @@ static void build_ctx(struct pr_proc *p, struct judge_ctx *j)
 	j->sc.nancestors = j->nlineage > 1 ? j->nlineage - 1 : 0;
 }
 
+/* The network expectations (bit = network index) that apply to j. */
+static uint64_t net_mask(const struct pr_consumer *c, const struct judge_ctx *j)
+{
+	const struct pr_policy *pol = c->policy->policy;
+	uint64_t m = 0;
+
+	if (!c->net)
+		return 0;
+	for (size_t i = 0; i < c->net->nexps; i++)
+		if (pr_expectation_applies(&pol->exps[c->net->exp_of[i]], &j->sc))
+			m |= 1ull << i;
+	return m;
+}
+
 void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq)
 {
 	static struct judge_ctx j;
 	const struct pr_policy *pol = c->policy->policy;
 	uint32_t flags = 0;
+	uint64_t net;
 
 	if (!c->probes)
 		return;
@@ -185,20 +204,38 @@ void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq)
 	for (size_t i = 0; i < pol->n && !flags; i++)
 		if (pol->exps[i].has_write_allow && pr_expectation_applies(&pol->exps[i], &j.sc))
 			flags |= PR_V_WATCH_WRITES;
-	/* seq 0 with no flags is what the kernel assumes without an entry */
-	if (!seq && !flags)
+	net = net_mask(c, &j);
+	/* seq 0 with nothing set is what the kernel assumes without an entry */
+	if (!seq && !flags && !net)
 		return;
-	if (pr_probes_set_verdict(c->probes, p->pid, seq, flags))
+	if (pr_probes_set_verdict(c->probes, p->pid, seq, flags, net))
 		c->verdict_errors++;
 }
 
 struct violation {
-	const char *kind;     /* "exec" | "file" */
+	const char *kind;     /* "exec" | "file" | "network" */
 	const char *action;
 	const char *path;
 	char actual[PR_PATH_MAX + 256];
 	uint64_t time;        /* boot ns */
+	const struct pr_net_rec *net;   /* network: the connection */
+	const struct pr_flow_rec *flow; /* network: its captured flow, or NULL */
+	const char *expected; /* overrides the verdict's text when set */
 };
+
+/* After an incident, the violator's new flows are captured into it until
+ * the end of the follow window (the kernel starts them, see probes). */
+static void follow(struct pr_consumer *c, struct pr_proc *p, uint64_t token, uint64_t until,
+		   uint32_t snaplen)
+{
+	if (p->exited)
+		return;
+	p->follow_token = token;
+	if (until > p->follow_until)
+		p->follow_until = until;
+	if (c->probes && pr_probes_follow(c->probes, p->pid, p->start, until, snaplen))
+		c->verdict_errors++;
+}
 
 static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 			   const struct pr_verdict *v, const struct violation *viol)
@@ -208,6 +245,7 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 	struct pr_proc *anc[LINEAGE_MAX];
 	struct pr_incident_rec inc = {0};
 	size_t nlin, nev = 0;
+	uint64_t token;
 
 	nlin = pr_proctab_lineage(p, anc, LINEAGE_MAX);
 	for (size_t i = 0; i < nlin; i++) {
@@ -235,20 +273,24 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 		p->stored_upto = pr_proc_recent_at(p, p->recent_count - 1)->time;
 	inc.time = epoch(c, viol->time);
 	inc.policy = v->exp->name;
-	inc.rule = pr_rule_kind_name(v->kind);
+	inc.rule = c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind);
 	inc.severity = pr_severity_name(v->exp->severity);
 	inc.kind = viol->kind;
 	inc.action = viol->action;
 	inc.path = viol->path;
-	inc.expected = v->expected ? v->expected : "";
+	inc.expected = viol->expected ? viol->expected : v->expected ? v->expected : "";
 	inc.actual = viol->actual;
 	inc.proc = lin[0];
 	inc.lost_events = c->lost_total;
+	inc.net = viol->net;
 	c->nincidents++;
 	pr_log("incident: %s %s (%s) pid %u %s %s", inc.severity, inc.policy, inc.rule,
 	       p->pid, viol->action, pr_verbose ? viol->path : "");
-	if (pr_writer_submit(c->writer, pr_job_incident(&inc, lin, nlin, ev, nev)))
+	token = ++c->next_token;
+	if (pr_writer_submit(c->writer, pr_job_incident(&inc, lin, nlin, ev, nev, token,
+							viol->flow)))
 		pr_log("incident lost: the writer queue is full or memory ran out (counted)");
+	follow(c, p, token, viol->time + v->exp->follow_ns, v->exp->snaplen);
 }
 
 static int on_fork(struct pr_consumer *c, const struct pr_fork *e, size_t len)
@@ -436,6 +478,330 @@ static int on_file(struct pr_consumer *c, const struct pr_file *e, size_t len)
 	return 0;
 }
 
+/* ---- network ---- */
+
+static const char *const nop_name[] = {
+	[PR_NOP_CONNECT] = "connect", [PR_NOP_ACCEPT] = "accept", [PR_NOP_SEND] = "send",
+	[PR_NOP_BIND] = "bind",       [PR_NOP_LISTEN] = "listen",
+};
+
+static const uint8_t nop_recent[] = {
+	[PR_NOP_CONNECT] = PR_RK_CONNECT, [PR_NOP_ACCEPT] = PR_RK_ACCEPT,
+	[PR_NOP_SEND] = PR_RK_SEND,       [PR_NOP_BIND] = PR_RK_BIND,
+	[PR_NOP_LISTEN] = PR_RK_LISTEN,
+};
+
+/* What became of each recent flow: packets of a flow no incident claimed
+ * (a provisional capture of a process that broke nothing) are dropped.
+ * Flow ids are sequential, so a ring indexed by id holds the last
+ * FLOWS_KEPT decisions exactly. */
+#define FLOWS_KEPT 8192
+enum { FLOW_UNKNOWN = 0, FLOW_CLAIMED, FLOW_REJECTED };
+static struct {
+	uint64_t id;
+	uint8_t state;
+} flow_states[FLOWS_KEPT];
+
+static void flow_decide(uint64_t id, uint8_t state)
+{
+	flow_states[id % FLOWS_KEPT].id = id;
+	flow_states[id % FLOWS_KEPT].state = state;
+}
+
+static uint8_t flow_state(uint64_t id)
+{
+	return flow_states[id % FLOWS_KEPT].id == id ? flow_states[id % FLOWS_KEPT].state
+						       : FLOW_UNKNOWN;
+}
+
+static void addr_text(uint8_t family, const uint8_t *a, char *out, size_t len)
+{
+	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
+static void endpoint(uint8_t family, const char *addr, uint16_t port, char *out, size_t len)
+{
+	snprintf(out, len, family == 6 ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+static void result_text(const struct pr_net *e, char *out, size_t len)
+{
+	const char *name;
+
+	if (e->result >= 0) {
+		snprintf(out, len, "ok");
+		return;
+	}
+	if (e->result == -EINPROGRESS) {
+		snprintf(out, len, "in-progress");
+		return;
+	}
+	name = strerrorname_np(-e->result);
+	if (name)
+		snprintf(out, len, "%s", name);
+	else
+		snprintf(out, len, "errno %d", -e->result);
+}
+
+/* A flow of this event for the store. */
+static void flow_rec(const struct pr_net *e, const struct pr_proc *p, const char *la,
+		     const char *ra, const char *role, uint64_t flow_id, uint64_t epoch_ns,
+		     struct pr_flow_rec *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->flow_id = flow_id;
+	f->time = epoch_ns;
+	f->role = role;
+	f->protocol = e->proto == IPPROTO_TCP ? "tcp" : "udp";
+	f->local = la;
+	f->lport = e->lport;
+	f->remote = ra;
+	f->rport = e->rport;
+	f->pid = p->pid;
+	f->start_boot = p->start;
+	f->exe = p->exe ? p->exe : "";
+}
+
+static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
+{
+	static struct judge_ctx j;
+	static struct violation viol;
+	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], lep[64], rep[64], res[48];
+	char what[160], expected[1024];
+	const char *proto, *exe;
+	struct pr_net_rec net = {0};
+	struct pr_flow_rec flow;
+	uint64_t flow_id = e->nflags & PR_NF_CAPTURE ? e->flow_id : 0, mask;
+	int raised = 0;
+	struct pr_proc *p;
+
+	if (len < sizeof(*e) || e->op == 0 || e->op >= sizeof(nop_name) / sizeof(nop_name[0]) ||
+	    (e->family != 4 && e->family != 6) ||
+	    (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP))
+		return -1;
+	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		p = pr_proctab_adopt(c->procs, "/proc", e->h.tgid, e->h.start);
+	if (!p)
+		return 0;
+	proto = e->proto == IPPROTO_TCP ? "tcp" : "udp";
+	addr_text(e->family, e->laddr, la, sizeof(la));
+	addr_text(e->family, e->raddr, ra, sizeof(ra));
+	endpoint(e->family, la, e->lport, lep, sizeof(lep));
+	endpoint(e->family, ra, e->rport, rep, sizeof(rep));
+	result_text(e, res, sizeof(res));
+	if (e->op == PR_NOP_ACCEPT)
+		snprintf(what, sizeof(what), "%s %s <- %s", proto, lep, rep);
+	else if (e->op == PR_NOP_BIND || e->op == PR_NOP_LISTEN)
+		snprintf(what, sizeof(what), "%s %s", proto, lep);
+	else
+		snprintf(what, sizeof(what), "%s %s -> %s", proto, lep, rep);
+	pr_proc_add_recent(p, e->h.time, nop_recent[e->op], what, res);
+
+	/* user space judges (the kernel's verdict may predate the image's) */
+	build_ctx(p, &j);
+	mask = net_mask(c, &j);
+	exe = p->exe && p->exe[0] ? p->exe : "(unknown image)";
+	net.direction = e->op == PR_NOP_CONNECT || e->op == PR_NOP_SEND ? "egress" : "ingress";
+	net.protocol = proto;
+	if (e->op == PR_NOP_ACCEPT) {
+		net.src = ra, net.sport = e->rport, net.dst = la, net.dport = e->lport;
+	} else if (e->op == PR_NOP_BIND || e->op == PR_NOP_LISTEN) {
+		net.src = "", net.sport = 0, net.dst = la, net.dport = e->lport;
+	} else {
+		net.src = la, net.sport = e->lport, net.dst = ra, net.dport = e->rport;
+	}
+	net.result = res;
+	for (unsigned i = 0; mask && i < c->net->nexps; i++) {
+		const struct pr_expectation *x;
+		struct pr_verdict v;
+		int why;
+
+		if (!((mask >> i) & 1))
+			continue;
+		why = pr_netrules_judge(c->net, i, e->op, e->proto, e->family, e->raddr, e->rport,
+					e->lport);
+		if (!why)
+			continue;
+		x = &c->policy->policy->exps[c->net->exp_of[i]];
+		if (e->op <= PR_NOP_SEND && e->lport && c->probes) {
+			/* capture it (the kernel may not have judged it), or
+			 * give the kernel's provisional capture this window */
+			struct pr_flow_key k = { .family = e->family, .proto = e->proto,
+						 .lport = e->lport, .rport = e->rport };
+			uint64_t id;
+
+			memcpy(k.laddr, e->laddr, 16);
+			memcpy(k.raddr, e->raddr, 16);
+			id = pr_probes_capture(c->probes, &k, p->pid, p->start, x->snaplen,
+					       e->h.time + x->follow_ns);
+			if (!flow_id)
+				flow_id = id;
+		}
+		pr_netrules_expected(c->net, c->policy->policy, i, e->op, why, e->proto, e->family,
+				     e->raddr, e->rport, e->lport, expected, sizeof(expected));
+		net.flow_id = raised ? 0 : flow_id;
+		flow_rec(e, p, la, ra, "violation", flow_id, epoch(c, e->h.time), &flow);
+		v.exp = x;
+		v.kind = 0;
+		v.expected = NULL;
+		viol.kind = "network";
+		viol.action = nop_name[e->op];
+		viol.path = what;
+		viol.time = e->h.time;
+		viol.net = &net;
+		viol.flow = flow_id && !raised ? &flow : NULL;
+		viol.expected = expected;
+		snprintf(viol.actual, sizeof(viol.actual), "%.3800s: %s %s (%s)", exe,
+			 nop_name[e->op], what, res);
+		c->net_rule = pr_netrules_rule_name(e->op, why);
+		raise_incident(c, p, &v, &viol);
+		c->net_rule = NULL;
+		raised = 1;
+	}
+	viol.net = NULL;
+	viol.flow = NULL;
+	viol.expected = NULL;
+	if (!flow_id)
+		return 0;
+	if (raised) {
+		flow_decide(flow_id, FLOW_CLAIMED);
+		return 0;
+	}
+	/* a flow the kernel started for a followed process */
+	if (p->follow_token && e->h.time <= p->follow_until) {
+		flow_decide(flow_id, FLOW_CLAIMED);
+		flow_rec(e, p, la, ra, "follow", flow_id, epoch(c, e->h.time), &flow);
+		if (pr_writer_submit(c->writer, pr_job_flow(p->follow_token, &flow)))
+			c->flows_dropped++;
+		return 0;
+	}
+	/* provisional (the image was not judged yet) and nothing broke */
+	flow_decide(flow_id, FLOW_REJECTED);
+	if (!(e->nflags & PR_NF_PROVISIONAL))
+		c->flows_orphaned++;
+	if (c->probes && e->lport) {
+		struct pr_flow_key k = { .family = e->family, .proto = e->proto,
+					 .lport = e->lport, .rport = e->rport };
+
+		memcpy(k.laddr, e->laddr, 16);
+		memcpy(k.raddr, e->raddr, 16);
+		pr_probes_uncapture(c->probes, &k);
+	}
+	return 0;
+}
+
+/* Packets of flows not decided yet (their connection event is still to
+ * come: the SYN leaves before connect returns), held at most
+ * PR_PROVISIONAL_NS, at most HELD_MAX of them. */
+#define HELD_MAX 8192
+struct held_pkt {
+	struct pr_packet_rec r;
+	uint64_t boot;
+	uint8_t data[];
+};
+static struct held_pkt *held[HELD_MAX];
+static size_t nheld;
+
+static void batch_packet(struct pr_consumer *c, const struct pr_packet_rec *r)
+{
+	if (!c->pkts) {
+		c->pkts = pr_job_packets();
+		if (!c->pkts) {
+			c->pkts_dropped++;
+			return;
+		}
+	}
+	if (pr_job_add_packet(c->pkts, r))
+		c->pkts_dropped++;
+}
+
+static void hold_packet(struct pr_consumer *c, const struct pr_packet_rec *r, uint64_t boot)
+{
+	struct held_pkt *h;
+
+	if (nheld == HELD_MAX) {
+		c->pkts_dropped++; /* counted: it may have been evidence */
+		return;
+	}
+	h = malloc(sizeof(*h) + r->caplen);
+	if (!h) {
+		c->pkts_dropped++;
+		return;
+	}
+	h->r = *r;
+	h->boot = boot;
+	memcpy(h->data, r->data, r->caplen);
+	h->r.data = h->data;
+	held[nheld++] = h;
+}
+
+/* Held packets whose flow was decided go on (claimed) or away. */
+static void release_held(struct pr_consumer *c, uint64_t now_boot)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nheld; i++) {
+		struct held_pkt *h = held[i];
+		uint8_t st = flow_state(h->r.flow_id);
+
+		if (st == FLOW_UNKNOWN && h->boot + PR_PROVISIONAL_NS > now_boot) {
+			held[k++] = h;
+			continue;
+		}
+		if (st == FLOW_CLAIMED)
+			batch_packet(c, &h->r);
+		else
+			c->pkts_unclaimed++;
+		free(h);
+	}
+	nheld = k;
+}
+
+static int on_pkt(struct pr_consumer *c, const struct pr_pkt *e, size_t len)
+{
+	struct pr_packet_rec r;
+
+	if (len < sizeof(*e) || e->caplen == 0 || e->caplen > PR_SNAPLEN_MAX ||
+	    e->caplen > len - sizeof(*e) || e->caplen > e->len || e->dir > PR_PKT_EGRESS)
+		return -1;
+	r.flow_id = e->flow_id;
+	r.time = epoch(c, e->h.time);
+	r.len = e->len;
+	r.caplen = e->caplen;
+	r.dir = e->dir;
+	r.data = e->data;
+	c->last_boot = e->h.time;
+	switch (flow_state(e->flow_id)) {
+	case FLOW_CLAIMED:
+		batch_packet(c, &r);
+		break;
+	case FLOW_REJECTED:
+		c->pkts_unclaimed++;
+		break;
+	default:
+		hold_packet(c, &r, e->h.time);
+	}
+	if (pr_job_npackets(c->pkts) >= 1024)
+		pr_consumer_flush(c, e->h.time);
+	return 0;
+}
+
+void pr_consumer_flush(struct pr_consumer *c, uint64_t now_boot)
+{
+	size_t n;
+
+	release_held(c, now_boot);
+	if (!c->pkts)
+		return;
+	n = pr_job_npackets(c->pkts);
+	/* a refused batch is counted by the writer (pr_writer_packets_dropped) */
+	pr_writer_submit(c->writer, c->pkts);
+	c->pkts = NULL;
+	c->npackets += n;
+}
+
 int pr_consume_event(void *ctx, void *data, size_t len)
 {
 	struct pr_consumer *c = ctx;
@@ -460,6 +826,12 @@ int pr_consume_event(void *ctx, void *data, size_t len)
 		break;
 	case PR_EV_FILE:
 		err = on_file(c, data, h->size);
+		break;
+	case PR_EV_NET:
+		err = on_net(c, data, h->size);
+		break;
+	case PR_EV_PKT:
+		err = on_pkt(c, data, h->size);
 		break;
 	}
 	if (err)

@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <mntent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,12 +21,15 @@
 #include "polrec.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
+#define CGROUP2_OWN "/run/polrec/cgroup2"  /* mounted here when the host has none */
 
 struct pr_probes {
 	struct polrec *skel;
 	struct bpf_link *links[64];
 	unsigned attached;
 	int ncpus;
+	int cgroup_fd;                 /* root of the cgroup v2 tree, for cgroup_skb */
+	char cgroup_root[256];
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -85,10 +91,17 @@ static const char *const pending_exits[] = {
 	"sys_exit_truncate", "sys_exit_ftruncate", NULL,
 };
 
+static const char *const net_exits[] = {
+	"sys_exit_connect", "sys_exit_accept", "sys_exit_accept4", "sys_exit_bind",
+	"sys_exit_listen", "sys_exit_sendto", "sys_exit_sendmsg", "sys_exit_sendmmsg", NULL,
+};
+
 static const char *const *shared_tracepoints(const struct bpf_program *prog)
 {
 	const char *name = bpf_program__name(prog);
 
+	if (!strcmp(name, "tracepoint__syscalls__sys_exit_net"))
+		return net_exits;
 	if (!strcmp(name, "tracepoint__syscalls__sys_exit_open_any"))
 		return open_exits;
 	if (!strcmp(name, "tracepoint__syscalls__sys_exit_pending"))
@@ -129,6 +142,12 @@ static int attach_all(struct pr_probes *p)
 
 		if (!bpf_program__autoload(prog))
 			continue;
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SKB) {
+			if (add_link(p, bpf_program__attach_cgroup(prog, p->cgroup_fd),
+				     bpf_program__section_name(prog)))
+				return -1;
+			continue;
+		}
 		if (!tps) {
 			if (add_link(p, bpf_program__attach(prog), bpf_program__section_name(prog)))
 				return -1;
@@ -168,7 +187,84 @@ static void skip_missing_tracepoints(struct polrec *skel)
 	}
 }
 
-struct pr_probes *pr_probes_open(uint32_t ring_bytes)
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The compiled network rules into net_exps, net_portsets and the
+ * net_rules LPM trie (one update per entry: LPM tries have no batch
+ * update). */
+static int load_netrules(struct pr_probes *p, const struct pr_netrules *nr)
+{
+	int exps = bpf_map__fd(p->skel->maps.net_exps);
+	int sets = bpf_map__fd(p->skel->maps.net_portsets);
+	int rules = bpf_map__fd(p->skel->maps.net_rules);
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t i = 0; i < nr->nexps; i++)
+		if (bpf_map_update_elem(exps, &i, &nr->exps[i], BPF_ANY))
+			goto fail;
+	for (uint32_t i = 0; i < nr->nportsets; i++)
+		if (bpf_map_update_elem(sets, &i, &nr->portsets[i], BPF_ANY))
+			goto fail;
+	for (size_t i = 0; i < nr->nentries; i++)
+		if (bpf_map_update_elem(rules, &nr->keys[i], &nr->vals[i], BPF_NOEXIST))
+			goto fail;
+	if (nr->nexps)
+		pr_log("network rules loaded: %zu expectations, %zu LPM entries, %zu port sets "
+		       "in %.3f s", nr->nexps, nr->nentries, nr->nportsets, secs_since(&t0));
+	return 0;
+fail:
+	pr_log("cannot load the network rules into the kernel: %s", strerror(errno));
+	return -1;
+}
+
+/* The root of the cgroup v2 tree: packet programs attached there see the
+ * sockets of every process. Mounted privately when the host has none. */
+static int open_cgroup2(struct pr_probes *p)
+{
+	struct mntent *m;
+	FILE *f = setmntent("/proc/self/mounts", "r");
+
+	p->cgroup_root[0] = '\0';
+	while (f && (m = getmntent(f))) {
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(p->cgroup_root, sizeof(p->cgroup_root), "%s", m->mnt_dir);
+			break;
+		}
+	}
+	if (f)
+		endmntent(f);
+	if (!p->cgroup_root[0]) {
+		mkdir("/run/polrec", 0700);
+		if ((mkdir(CGROUP2_OWN, 0700) && errno != EEXIST) ||
+		    mount("cgroup2", CGROUP2_OWN, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+			pr_log("no cgroup v2 tree and cannot mount one on %s: %s (packet capture "
+			       "needs it)", CGROUP2_OWN, strerror(errno));
+			return -1;
+		}
+		snprintf(p->cgroup_root, sizeof(p->cgroup_root), "%s", CGROUP2_OWN);
+		pr_log("mounted cgroup2 on %s", CGROUP2_OWN);
+	}
+	p->cgroup_fd = open(p->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0) {
+		pr_log("cannot open the cgroup v2 root %s: %s", p->cgroup_root, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static uint32_t at_least_one(size_t n)
+{
+	return n ? (uint32_t)n : 1;
+}
+
+struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr)
 {
 	struct pr_probes *p;
 	int err;
@@ -179,7 +275,10 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->cgroup_fd = -1;
 	p->ncpus = libbpf_num_possible_cpus();
+	if (open_cgroup2(p))
+		goto fail;
 	p->skel = polrec__open();
 	if (!p->skel) {
 		pr_log("cannot open BPF object: %s", strerror(errno));
@@ -190,6 +289,19 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes)
 		pr_log("cannot size the ring buffer to %u bytes", ring_bytes);
 		goto fail;
 	}
+	if (bpf_map__set_max_entries(p->skel->maps.net_rules, at_least_one(nr->nentries)) ||
+	    bpf_map__set_max_entries(p->skel->maps.net_portsets, at_least_one(nr->nportsets))) {
+		pr_log("cannot size the network rule maps (%zu rules, %zu port sets)",
+		       nr->nentries, nr->nportsets);
+		goto fail;
+	}
+	/* flow ids stay unique across restarts: seconds since the epoch in
+	 * the high bits, a counter below */
+	p->skel->data->flow_next = ((uint64_t)time(NULL) << 24) + 1;
+	p->skel->rodata->net_on = nr->nexps > 0;
+	for (size_t i = 0; i < nr->nexps; i++)
+		if (nr->exps[i].snaplen > p->skel->rodata->net_snaplen_max)
+			p->skel->rodata->net_snaplen_max = nr->exps[i].snaplen;
 	skip_missing_tracepoints(p->skel);
 	err = polrec__load(p->skel);
 	if (err) {
@@ -197,7 +309,7 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes)
 		       strerror(-err));
 		goto fail;
 	}
-	if (attach_all(p))
+	if (load_netrules(p, nr) || attach_all(p))
 		goto fail;
 	return p;
 fail:
@@ -243,6 +355,8 @@ void pr_probes_close(struct pr_probes *p)
 	for (unsigned i = 0; i < p->attached; i++)
 		bpf_link__destroy(p->links[i]);
 	polrec__destroy(p->skel);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
 	free(p);
 }
 
@@ -300,9 +414,10 @@ int pr_probes_watch_prefixes(struct pr_probes *p, const struct pr_compiled *c)
 	return 0;
 }
 
-int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags)
+int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags,
+			  uint64_t net)
 {
-	struct pr_task_verdict v = { .seq = seq, .flags = flags };
+	struct pr_task_verdict v = { .seq = seq, .flags = flags, .net = net };
 
 	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.verdicts), &tgid, &v, BPF_ANY);
 }
@@ -310,4 +425,87 @@ int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint
 void pr_probes_filter_on(struct pr_probes *p)
 {
 	p->skel->bss->filter_on = 1;
+}
+
+int pr_probes_follow(struct pr_probes *p, uint32_t tgid, uint64_t start, uint64_t until,
+		     uint32_t snaplen)
+{
+	struct pr_follow f = { .until = until, .start = start, .snaplen = snaplen };
+	int fd = bpf_map__fd(p->skel->maps.follows);
+	struct pr_follow old;
+
+	/* a later incident of the same process may only extend the window */
+	if (!bpf_map_lookup_elem(fd, &tgid, &old) && old.start == start) {
+		if (old.until > f.until)
+			f.until = old.until;
+		if (old.snaplen > f.snaplen)
+			f.snaplen = old.snaplen;
+	}
+	return bpf_map_update_elem(fd, &tgid, &f, BPF_ANY);
+}
+
+uint64_t pr_probes_capture(struct pr_probes *p, const struct pr_flow_key *k, uint32_t tgid,
+			   uint64_t start, uint32_t snaplen, uint64_t until)
+{
+	struct pr_capture c = {
+		.until = until, .tgid = tgid, .start = start,
+		.snaplen = snaplen > PR_SNAPLEN_MAX ? PR_SNAPLEN_MAX : snaplen,
+	};
+	struct pr_capture old;
+	int fd = bpf_map__fd(p->skel->maps.captures);
+
+	if (!bpf_map_lookup_elem(fd, k, &old)) {
+		/* the kernel got there first (provisionally): keep its flow
+		 * id, take this window and snaplen */
+		old.until = until;
+		old.snaplen = c.snaplen;
+		bpf_map_update_elem(fd, k, &old, BPF_EXIST);
+		return old.flow_id;
+	}
+	c.flow_id = __atomic_fetch_add(&p->skel->data->flow_next, 1, __ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(fd, k, &c, BPF_NOEXIST))
+		return 0;
+	p->skel->bss->capture_on = 1;
+	return c.flow_id;
+}
+
+/* Forget expired captures and follows; turn the packet programs' fast
+ * path back on when nothing is captured. */
+void pr_probes_capture_gc(struct pr_probes *p, uint64_t now_boot)
+{
+	int cfd = bpf_map__fd(p->skel->maps.captures), ffd = bpf_map__fd(p->skel->maps.follows);
+	struct pr_flow_key k, next;
+	struct pr_capture c;
+	struct pr_follow f;
+	uint32_t t, tn;
+	int live = 0, have = 0;
+
+	while (!bpf_map_get_next_key(cfd, have ? &k : NULL, &next)) {
+		have = 1;
+		k = next;
+		if (bpf_map_lookup_elem(cfd, &k, &c))
+			continue;
+		if (c.until && c.until < now_boot)
+			bpf_map_delete_elem(cfd, &k);
+		else
+			live++;
+	}
+	have = 0;
+	while (!bpf_map_get_next_key(ffd, have ? &t : NULL, &tn)) {
+		have = 1;
+		t = tn;
+		if (!bpf_map_lookup_elem(ffd, &t, &f) && f.until < now_boot)
+			bpf_map_delete_elem(ffd, &t);
+	}
+	if (live || !p->skel->bss->capture_on)
+		return;
+	p->skel->bss->capture_on = 0;
+	/* a flow registered meanwhile turned it on again, or is seen here */
+	if (!bpf_map_get_next_key(cfd, NULL, &next))
+		p->skel->bss->capture_on = 1;
+}
+
+void pr_probes_uncapture(struct pr_probes *p, const struct pr_flow_key *k)
+{
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.captures), k);
 }

@@ -107,16 +107,42 @@ static void account_writer_drops(struct pr_consumer *c, uint64_t *last, uint64_t
 	*last = dropped;
 }
 
+/* Packets refused by the writer's queue budget or lost to memory here. */
+static void account_packet_drops(struct pr_consumer *c, uint64_t since)
+{
+	uint64_t t = clock_ns(CLOCK_REALTIME), w = pr_writer_packets_dropped(c->writer);
+
+	if (w != c->writer_pkts_dropped_seen) {
+		pr_log("store writer behind: %llu packets dropped",
+		       (unsigned long long)(w - c->writer_pkts_dropped_seen));
+		pr_writer_submit(c->writer, pr_job_loss(since, t, "recorder-queue", "packet",
+							w - c->writer_pkts_dropped_seen));
+		c->lost_total += w - c->writer_pkts_dropped_seen;
+		c->writer_pkts_dropped_seen = w;
+	}
+	if (c->pkts_dropped != c->pkts_dropped_seen) {
+		pr_log("out of memory: %llu packets dropped",
+		       (unsigned long long)(c->pkts_dropped - c->pkts_dropped_seen));
+		pr_writer_submit(c->writer, pr_job_loss(since, t, "recorder", "packet",
+							c->pkts_dropped - c->pkts_dropped_seen));
+		c->lost_total += c->pkts_dropped - c->pkts_dropped_seen;
+		c->pkts_dropped_seen = c->pkts_dropped;
+	}
+}
+
 static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t last[],
 			  uint64_t *since)
 {
 	static const char *const kind[PR_EV_TYPE_MAX] = {
 		[PR_EV_FORK] = "fork", [PR_EV_EXEC] = "exec",
 		[PR_EV_EXIT] = "exit", [PR_EV_FILE] = "file",
+		[PR_EV_NET] = "network", [PR_EV_PKT] = "packet",
+		[PR_EV_VERDICT] = "verdict-map",
 	};
 	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
 
 	account_writer_drops(c, &c->writer_dropped_seen, *since);
+	account_packet_drops(c, *since);
 	if (pr_probes_drops(pb, now)) {
 		pr_log("cannot read the kernel drop counters: %s", strerror(errno));
 		return;
@@ -136,6 +162,30 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 	*since = t;
 }
 
+/* --check-policy: parse and compile everything polrecd would. */
+static int check_policy(const char *file)
+{
+	struct pr_policy *p = load_policy(file);
+	struct pr_compiled *c = NULL;
+	struct pr_netrules *nr = NULL;
+	char err[512];
+	int rc = 0;
+
+	if (!p)
+		return 2;
+	if (pr_policy_compile(p, &c, err, sizeof(err)) ||
+	    pr_netrules_compile(p, &nr, err, sizeof(err))) {
+		pr_log("invalid policy: %s", err);
+		rc = 2;
+	} else {
+		printf("%s: valid, %zu expectations\n", file, p->n);
+	}
+	pr_netrules_free(nr);
+	pr_compiled_free(c);
+	pr_policy_free(p);
+	return rc;
+}
+
 static int record_all_writes;
 static uint32_t ring_bytes;
 
@@ -149,6 +199,7 @@ static int run(const char *policy_file, const char *store_dir)
 {
 	struct pr_policy *policy = NULL;
 	struct pr_compiled *compiled = NULL;
+	struct pr_netrules *netrules = NULL;
 	struct pr_store *store = NULL;
 	struct pr_probes *probes = NULL;
 	struct ring_buffer *rb = NULL;
@@ -162,7 +213,8 @@ static int run(const char *policy_file, const char *store_dir)
 	policy = load_policy(policy_file);
 	if (!policy)
 		return 2;
-	if (pr_policy_compile(policy, &compiled, err, sizeof(err))) {
+	if (pr_policy_compile(policy, &compiled, err, sizeof(err)) ||
+	    pr_netrules_compile(policy, &netrules, err, sizeof(err))) {
 		pr_log("invalid policy: %s", err);
 		rc = 2;
 		goto out;
@@ -186,6 +238,7 @@ static int run(const char *policy_file, const char *store_dir)
 	if (!c.procs)
 		goto out;
 	c.policy = compiled;
+	c.net = netrules;
 	c.boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	c.writer = pr_writer_start(store);
 	if (!c.writer)
@@ -193,7 +246,7 @@ static int run(const char *policy_file, const char *store_dir)
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
-	probes = pr_probes_open(ring_bytes);
+	probes = pr_probes_open(ring_bytes, netrules);
 	if (!probes)
 		goto out;
 	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
@@ -203,12 +256,13 @@ static int run(const char *policy_file, const char *store_dir)
 	}
 	seeded = pr_proctab_seed(c.procs, "/proc");
 	c.probes = probes;
-	if (record_all_writes) {
+	/* every process older than us gets its verdict (write watch,
+	 * network expectations) before the filter trusts the verdicts */
+	pr_proctab_foreach(c.procs, seed_verdict, &c);
+	if (record_all_writes)
 		pr_log("--record-all-writes: every write-open is sent to user space");
-	} else if (pr_probes_watch_prefixes(probes, compiled) == 0) {
-		pr_proctab_foreach(c.procs, seed_verdict, &c);
+	else if (pr_probes_watch_prefixes(probes, compiled) == 0)
 		pr_probes_filter_on(probes);
-	}
 	snprintf(detail, sizeof(detail), "policy=%s expectations=%zu probes=%u seeded=%ld",
 		 policy_file ? policy_file : "(default)", policy->n,
 		 pr_probes_attached(probes), seeded);
@@ -229,7 +283,9 @@ static int run(const char *policy_file, const char *store_dir)
 		}
 		/* records submitted without a wakeup are only seen by consume */
 		ring_buffer__consume(rb);
+		pr_consumer_flush(&c, clock_ns(CLOCK_BOOTTIME));
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
+			pr_probes_capture_gc(probes, clock_ns(CLOCK_BOOTTIME));
 			account_drops(probes, &c, drops_last, &drops_since);
 			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
 			next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
@@ -238,13 +294,15 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_log("stopping (%s)", stop_requested == SIGINT ? "SIGINT" :
 				stop_requested == SIGTERM ? "SIGTERM" : "error");
 	ring_buffer__consume(rb);
+	pr_consumer_flush(&c, clock_ns(CLOCK_BOOTTIME));
 	account_drops(probes, &c, drops_last, &drops_since);
 	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
 	snprintf(detail, sizeof(detail),
-		 "incidents=%llu exec=%llu file=%llu fork=%llu exit=%llu lost=%llu malformed=%llu "
-		 "verdict_errors=%llu queue_dropped=%llu",
+		 "incidents=%llu exec=%llu file=%llu net=%llu packets=%llu fork=%llu exit=%llu "
+		 "lost=%llu malformed=%llu verdict_errors=%llu queue_dropped=%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
-		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_FORK],
+		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_NET],
+		 (unsigned long long)c.nevents[PR_EV_PKT], (unsigned long long)c.nevents[PR_EV_FORK],
 		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
 		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors,
 		 (unsigned long long)w_drop);
@@ -263,6 +321,7 @@ out:
 	pr_probes_close(probes);
 	pr_proctab_free(c.procs);
 	pr_store_close(store);
+	pr_netrules_free(netrules);
 	pr_compiled_free(compiled);
 	pr_policy_free(policy);
 	return rc;
@@ -298,7 +357,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_file = NULL, *store_dir = DEFAULT_STORE;
-	struct pr_policy *p;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "p:s:vh", opts, NULL)) != -1) {
@@ -313,12 +371,7 @@ int main(int argc, char **argv)
 			fwrite(pr_default_policy_yaml, 1, pr_default_policy_len, stdout);
 			return fflush(stdout) ? 1 : 0;
 		case 'c':
-			p = load_policy(optarg);
-			if (!p)
-				return 2;
-			printf("%s: valid, %zu expectations\n", optarg, p->n);
-			pr_policy_free(p);
-			return 0;
+			return check_policy(optarg);
 		case 'v':
 			pr_verbose = 1;
 			break;

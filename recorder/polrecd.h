@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "probes/events.h"
+#include "recorder/netrules.h"
 #include "recorder/policy.h"
 #include "recorder/proctab.h"
 #include "schema/store.h"
@@ -20,7 +21,7 @@ struct pr_probes;
 /* Checks root and BPF, mounts tracefs when missing, loads and attaches
  * every probe. ring_bytes: ring buffer size (0: PR_RINGBUF_BYTES; else a
  * power of two, at least one page). Returns NULL after logging one line. */
-struct pr_probes *pr_probes_open(uint32_t ring_bytes);
+struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr);
 int pr_probes_ringbuf_fd(struct pr_probes *p);
 unsigned pr_probes_attached(struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
@@ -30,7 +31,18 @@ void pr_probes_close(struct pr_probes *p);
  * every files.protect glob; returns 0, or -1 when the filter cannot
  * represent the policy (then it must stay off). */
 int pr_probes_watch_prefixes(struct pr_probes *p, const struct pr_compiled *c);
-int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags);
+int pr_probes_set_verdict(struct pr_probes *p, uint32_t tgid, uint32_t seq, uint32_t flags,
+			  uint64_t net);
+/* Capture the new flows of (tgid, start) until `until` (boot ns). */
+int pr_probes_follow(struct pr_probes *p, uint32_t tgid, uint64_t start, uint64_t until,
+		     uint32_t snaplen);
+/* Capture one flow (user space found a violation the kernel could not
+ * judge); returns its flow id, 0 when the captures map is full. */
+uint64_t pr_probes_capture(struct pr_probes *p, const struct pr_flow_key *k, uint32_t tgid,
+			   uint64_t start, uint32_t snaplen, uint64_t until);
+void pr_probes_capture_gc(struct pr_probes *p, uint64_t now_boot);
+/* Stop capturing a flow (a provisional one no incident claimed). */
+void pr_probes_uncapture(struct pr_probes *p, const struct pr_flow_key *k);
 void pr_probes_filter_on(struct pr_probes *p);
 
 /* ---- writer.c ---- */
@@ -39,9 +51,20 @@ struct pr_writer *pr_writer_start(struct pr_store *s);
 /* Queue an incident; the writer copies nothing: the caller hands over a
  * job built with pr_job_*. */
 struct pr_job;
+/* token: the consumer's name for the incident (sequential), so flows
+ * seen later can join it; flow: its violating flow, or NULL. */
 struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 			       const struct pr_proc_rec *lineage, size_t nlineage,
-			       const struct pr_event_rec *events, size_t nevents);
+			       const struct pr_event_rec *events, size_t nevents,
+			       uint64_t token, const struct pr_flow_rec *flow);
+/* A flow of the incident named by token (the follow window). */
+struct pr_job *pr_job_flow(uint64_t token, const struct pr_flow_rec *f);
+/* Packets, batched: add copies the data. */
+struct pr_job *pr_job_packets(void);
+int pr_job_add_packet(struct pr_job *j, const struct pr_packet_rec *p);
+size_t pr_job_npackets(const struct pr_job *j);
+/* Packets refused by the queue budget (they may use half of it). */
+uint64_t pr_writer_packets_dropped(struct pr_writer *w);
 struct pr_job *pr_job_loss(uint64_t from, uint64_t to, const char *stage,
 			   const char *kind, uint64_t count);
 struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail);
@@ -68,7 +91,21 @@ struct pr_consumer {
 	uint64_t malformed;       /* events that failed validation */
 	uint64_t verdict_errors;  /* verdict map updates that failed */
 	uint64_t writer_dropped_seen; /* writer drops already accounted */
+	const struct pr_netrules *net;
+	uint64_t next_token;      /* names incidents for the writer (flows join them) */
+	const char *net_rule;     /* rule name of the network incident being raised */
+	struct pr_job *pkts;      /* packets batched for the writer */
+	uint64_t npackets;        /* packets handed to the writer */
+	uint64_t pkts_dropped;    /* packets lost here (memory) */
+	uint64_t pkts_dropped_seen, writer_pkts_dropped_seen;
+	uint64_t flows_dropped;   /* follow flows the writer queue refused */
+	uint64_t flows_orphaned;  /* captured flows no incident claimed */
+	uint64_t pkts_unclaimed;  /* packets of provisional flows nothing claimed */
+	uint64_t last_boot;
 };
+/* Hand the batched packets to the writer (each poll round); packets held
+ * for an undecided flow older than PR_PROVISIONAL_NS are let go. */
+void pr_consumer_flush(struct pr_consumer *c, uint64_t now_boot);
 /* Tell the kernel whether p's writes must all be sent (see events.h). */
 void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq);
 /* ring_buffer_sample_fn */

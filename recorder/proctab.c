@@ -66,6 +66,9 @@ const char *pr_recent_kind_name(uint8_t k)
 		[PR_RK_RENAME] = "rename", [PR_RK_UNLINK] = "unlink",
 		[PR_RK_CHMOD] = "chmod",   [PR_RK_CHOWN] = "chown",
 		[PR_RK_TRUNCATE] = "truncate",
+		[PR_RK_CONNECT] = "connect", [PR_RK_ACCEPT] = "accept",
+		[PR_RK_SEND] = "send",     [PR_RK_BIND] = "bind",
+		[PR_RK_LISTEN] = "listen",
 	};
 
 	if (k < sizeof(names) / sizeof(names[0]) && names[k])

@@ -28,6 +28,8 @@ struct pr_recent {
 enum pr_recent_kind {
 	PR_RK_EXEC = 1, PR_RK_WRITE, PR_RK_RENAME, PR_RK_UNLINK,
 	PR_RK_CHMOD, PR_RK_CHOWN, PR_RK_TRUNCATE,
+	/* network: path = "tcp 127.0.0.1:40000 -> 127.66.0.1:4444", path2 = result */
+	PR_RK_CONNECT, PR_RK_ACCEPT, PR_RK_SEND, PR_RK_BIND, PR_RK_LISTEN,
 };
 const char *pr_recent_kind_name(uint8_t k); /* "exec", "write", ... */
 
@@ -63,6 +65,10 @@ struct pr_proc {
 	struct pr_recent recent[PR_RECENT_MAX]; /* ring */
 	uint64_t stored_upto;    /* newest recent event already in an incident */
 	unsigned recent_head, recent_count;
+
+	/* after an incident: its new flows belong to that incident until
+	 * follow_until (boot ns); follow_token names the incident */
+	uint64_t follow_token, follow_until;
 
 	struct pr_proc *hnext;   /* hash chain (internal) */
 	struct pr_proc *lnext, *lprev; /* exited list (internal) */

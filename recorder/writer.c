@@ -16,9 +16,13 @@
 #include <string.h>
 #include "recorder/polrecd.h"
 
-enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN };
+enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS };
 
 #define WRITER_BATCH 1024 /* jobs per transaction */
+/* Incident ids by the consumer's token, for flows that arrive after their
+ * incident was written: tokens are sequential, so a ring indexed by token
+ * is exact for the last TOKENS_KEPT incidents. */
+#define TOKENS_KEPT  8192
 
 struct pr_job {
 	enum job_type type;
@@ -30,6 +34,12 @@ struct pr_job {
 	size_t nevents;
 	uint64_t from, to, count, time;
 	const char *stage, *kind, *what, *detail;
+	uint64_t token;        /* incident: its token; flow: its incident's */
+	struct pr_net_rec net;
+	struct pr_flow_rec flow;
+	int has_flow;          /* incident: flow is its violating flow */
+	struct pr_packet_rec *pkts;
+	size_t npkts, cpkts;
 	/* every byte the job points to lives in these blocks */
 	char **blocks;
 	size_t nblocks, cblocks;
@@ -45,6 +55,8 @@ struct pr_writer {
 	size_t queued, queued_bytes;
 	int stopping;
 	uint64_t written, failed, dropped;
+	uint64_t pkts_dropped;     /* packets the queue budget refused */
+	struct { uint64_t token; int64_t id; } tokens[TOKENS_KEPT];
 };
 
 static void *job_alloc(struct pr_job *j, size_t n)
@@ -92,6 +104,7 @@ static void job_free(struct pr_job *j)
 	for (size_t i = 0; i < j->nblocks; i++)
 		free(j->blocks[i]);
 	free(j->blocks);
+	free(j->pkts);
 	free(j);
 }
 
@@ -109,9 +122,34 @@ static int copy_proc(struct pr_job *j, struct pr_proc_rec *d, const struct pr_pr
 	       d->container_id && d->sha256 ? 0 : -1;
 }
 
+static int copy_flow(struct pr_job *j, struct pr_flow_rec *d, const struct pr_flow_rec *s)
+{
+	*d = *s;
+	d->role = job_str(j, s->role);
+	d->protocol = job_str(j, s->protocol);
+	d->local = job_str(j, s->local);
+	d->remote = job_str(j, s->remote);
+	d->exe = job_str(j, s->exe);
+	d->head = NULL;
+	d->head_len = 0;
+	return d->role && d->protocol && d->local && d->remote && d->exe ? 0 : -1;
+}
+
+static int copy_net(struct pr_job *j, struct pr_net_rec *d, const struct pr_net_rec *s)
+{
+	*d = *s;
+	d->direction = job_str(j, s->direction);
+	d->protocol = job_str(j, s->protocol);
+	d->src = job_str(j, s->src);
+	d->dst = job_str(j, s->dst);
+	d->result = job_str(j, s->result);
+	return d->direction && d->protocol && d->src && d->dst && d->result ? 0 : -1;
+}
+
 struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 			       const struct pr_proc_rec *lineage, size_t nlineage,
-			       const struct pr_event_rec *events, size_t nevents)
+			       const struct pr_event_rec *events, size_t nevents,
+			       uint64_t token, const struct pr_flow_rec *flow)
 {
 	struct pr_job *j = calloc(1, sizeof(*j));
 	struct pr_incident_rec *i;
@@ -132,6 +170,17 @@ struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 	if (!i->policy || !i->rule || !i->severity || !i->kind || !i->action ||
 	    !i->path || !i->expected || !i->actual || copy_proc(j, &i->proc, &inc->proc))
 		goto fail;
+	j->token = token;
+	if (inc->net) {
+		if (copy_net(j, &j->net, inc->net))
+			goto fail;
+		i->net = &j->net;
+	}
+	if (flow) {
+		if (copy_flow(j, &j->flow, flow))
+			goto fail;
+		j->has_flow = 1;
+	}
 	j->lineage = job_alloc(j, nlineage * sizeof(*j->lineage));
 	j->events = job_alloc(j, nevents * sizeof(*j->events));
 	if (!j->lineage || !j->events)
@@ -195,12 +244,100 @@ struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail)
 	return j;
 }
 
-static int write_job(struct pr_store *s, const struct pr_job *j)
+struct pr_job *pr_job_flow(uint64_t token, const struct pr_flow_rec *f)
 {
+	struct pr_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->type = JOB_FLOW;
+	j->token = token;
+	if (copy_flow(j, &j->flow, f)) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+struct pr_job *pr_job_packets(void)
+{
+	struct pr_job *j = calloc(1, sizeof(*j));
+
+	if (j)
+		j->type = JOB_PACKETS;
+	return j;
+}
+
+int pr_job_add_packet(struct pr_job *j, const struct pr_packet_rec *p)
+{
+	uint8_t *data;
+
+	if (j->npkts == j->cpkts) {
+		size_t c = j->cpkts ? 2 * j->cpkts : 64;
+		struct pr_packet_rec *v = realloc(j->pkts, c * sizeof(*v));
+
+		if (!v)
+			return -1;
+		j->pkts = v;
+		j->cpkts = c;
+	}
+	data = job_alloc(j, p->caplen);
+	if (!data)
+		return -1;
+	memcpy(data, p->data, p->caplen);
+	j->pkts[j->npkts] = *p;
+	j->pkts[j->npkts].data = data;
+	j->npkts++;
+	j->bytes += sizeof(*p);
+	return 0;
+}
+
+size_t pr_job_npackets(const struct pr_job *j)
+{
+	return j ? j->npkts : 0;
+}
+
+static void remember_token(struct pr_writer *w, uint64_t token, int64_t id)
+{
+	w->tokens[token % TOKENS_KEPT].token = token;
+	w->tokens[token % TOKENS_KEPT].id = id;
+}
+
+static int64_t token_id(const struct pr_writer *w, uint64_t token)
+{
+	if (w->tokens[token % TOKENS_KEPT].token != token)
+		return -1;
+	return w->tokens[token % TOKENS_KEPT].id;
+}
+
+static int write_flow(struct pr_writer *w, struct pr_flow_rec *f, uint64_t token)
+{
+	f->incident_id = token_id(w, token);
+	if (f->incident_id < 0) {
+		pr_log("flow %llu: its incident was not written (dropped or failed): flow not indexed",
+		       (unsigned long long)f->flow_id);
+		return -1;
+	}
+	return pr_store_add_flow(w->store, f);
+}
+
+static int write_job(struct pr_writer *w, struct pr_job *j)
+{
+	struct pr_store *s = w->store;
+	int64_t id;
+
 	switch (j->type) {
 	case JOB_INCIDENT:
-		return pr_store_add_incident(s, &j->inc, j->lineage, j->nlineage,
-					     j->events, j->nevents) < 0 ? -1 : 0;
+		id = pr_store_add_incident(s, &j->inc, j->lineage, j->nlineage,
+					   j->events, j->nevents);
+		if (id < 0)
+			return -1;
+		remember_token(w, j->token, id);
+		return j->has_flow ? write_flow(w, &j->flow, j->token) : 0;
+	case JOB_FLOW:
+		return write_flow(w, &j->flow, j->token);
+	case JOB_PACKETS:
+		return pr_store_add_packets(s, j->pkts, j->npkts);
 	case JOB_LOSS:
 		return pr_store_add_loss(s, j->from, j->to, j->stage, j->kind, j->count);
 	case JOB_RUN:
@@ -219,7 +356,7 @@ static void write_batch(struct pr_writer *w, struct pr_job *batch)
 	if (!in_tx)
 		pr_log("store: cannot begin a transaction: %s", pr_store_errmsg(w->store));
 	for (struct pr_job *j = batch; j; j = j->next) {
-		if (write_job(w->store, j)) {
+		if (write_job(w, j)) {
 			pr_log("store: write failed: %s", pr_store_errmsg(w->store));
 			bad++;
 		} else {
@@ -320,6 +457,16 @@ int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 		return -1;
 	}
 	pthread_mutex_lock(&w->lock);
+	/* packets are context: they may use half the budget, so a packet
+	 * storm never pushes an incident out */
+	if (job->type == JOB_PACKETS &&
+	    (w->queued >= PR_WRITER_QUEUE_MAX / 2 ||
+	     w->queued_bytes + job->bytes > PR_WRITER_QUEUE_BYTES / 2)) {
+		w->pkts_dropped += job->npkts;
+		pthread_mutex_unlock(&w->lock);
+		job_free(job);
+		return -1;
+	}
 	if (job->type == JOB_INCIDENT &&
 	    (w->queued >= PR_WRITER_QUEUE_MAX ||
 	     w->queued_bytes + job->bytes > PR_WRITER_QUEUE_BYTES)) {
@@ -347,6 +494,16 @@ void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, u
 	*failed = w->failed;
 	*dropped = w->dropped;
 	pthread_mutex_unlock(&w->lock);
+}
+
+uint64_t pr_writer_packets_dropped(struct pr_writer *w)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->pkts_dropped;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 void pr_writer_stop(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped)

@@ -15,9 +15,14 @@ STORE=$WORK/store
 LOG=$WORK/polrecd.log
 PRD_PID=
 FAILS=0
+BG_PIDS=()   # background helpers (servers) a test started: ended in cleanup
 
 cleanup() {
 	local rc=$?
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	if [ -n "$PRD_PID" ] && kill -0 "$PRD_PID" 2>/dev/null; then
 		kill -TERM "$PRD_PID" 2>/dev/null || true
 		wait "$PRD_PID" 2>/dev/null || true
@@ -102,4 +107,15 @@ polq() { "$POLQ" --store "$STORE" "$@"; }
 # the single incident matching a jq filter over `incidents --json`
 incident_id() { # incident_id JQ_FILTER
 	polq incidents --json | jq -r "select($1) | .id" | head -n 1
+}
+
+# wait until an incident matches a jq filter over `incidents --json`; prints its id
+wait_incident() { # wait_incident JQ_FILTER
+	local id
+	for _ in $(seq 1 100); do
+		id=$(incident_id "$1" 2>/dev/null || true)
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	return 1
 }
