@@ -242,6 +242,7 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 {
 	static struct pr_proc_rec lin[LINEAGE_MAX];
 	static struct pr_event_rec ev[PR_RECENT_MAX];
+	static char details[PR_RECENT_MAX][64];
 	struct pr_proc *anc[LINEAGE_MAX];
 	struct pr_incident_rec inc = {0};
 	size_t nlin, nev = 0;
@@ -267,6 +268,13 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 		ev[nev].path = r->path ? r->path : "";
 		ev[nev].path2 = r->path2 ? r->path2 : "";
 		ev[nev].detail = "";
+		if (r->kind >= PR_RK_CONNECT) {
+			/* a connection: path is the tuple, path2 the result */
+			snprintf(details[nev], sizeof(details[nev]), "result=%s",
+				 r->path2 ? r->path2 : "?");
+			ev[nev].detail = details[nev];
+			ev[nev].path2 = "";
+		}
 		nev++;
 	}
 	if (nev)

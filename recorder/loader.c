@@ -297,7 +297,7 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *
 	}
 	/* flow ids stay unique across restarts: seconds since the epoch in
 	 * the high bits, a counter below */
-	p->skel->data->flow_next = ((uint64_t)time(NULL) << 24) + 1;
+	p->skel->data->flow_next = ((uint64_t)time(NULL) << 20) + 1;
 	p->skel->rodata->net_on = nr->nexps > 0;
 	for (size_t i = 0; i < nr->nexps; i++)
 		if (nr->exps[i].snaplen > p->skel->rodata->net_snaplen_max)

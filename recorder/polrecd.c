@@ -205,7 +205,7 @@ static int run(const char *policy_file, const char *store_dir)
 	struct ring_buffer *rb = NULL;
 	struct pr_consumer c = {0};
 	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
-	char err[512], detail[256] = "";
+	char err[512], detail[512] = "";
 	struct sigaction sa = {0};
 	long seeded;
 	int rc = 1;
@@ -299,13 +299,15 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
 	snprintf(detail, sizeof(detail),
 		 "incidents=%llu exec=%llu file=%llu net=%llu packets=%llu fork=%llu exit=%llu "
-		 "lost=%llu malformed=%llu verdict_errors=%llu queue_dropped=%llu",
+		 "lost=%llu malformed=%llu verdict_errors=%llu queue_dropped=%llu "
+		 "unclaimed_packets=%llu orphan_flows=%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
 		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_NET],
 		 (unsigned long long)c.nevents[PR_EV_PKT], (unsigned long long)c.nevents[PR_EV_FORK],
 		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
 		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors,
-		 (unsigned long long)w_drop);
+		 (unsigned long long)w_drop, (unsigned long long)c.pkts_unclaimed,
+		 (unsigned long long)c.flows_orphaned);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:
