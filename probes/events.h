@@ -263,6 +263,25 @@ struct pr_follow {
 	__u32 pad;
 };
 
+/* The packet flight recorder: every TCP/UDP packet of a local socket
+ * leaves its first PR_RING_SNAP bytes in a per-CPU overwrite ring of
+ * ring_slots slots (pkt_ring; 0 slots = off). Nothing is sent: user space
+ * reads the ring only when an incident opens, and takes the packets of
+ * the flows the violator's family had in the window before it. */
+#define PR_RING_SNAP          128u
+#define PR_RING_SLOTS_DEFAULT 2048u
+#define PR_RING_SLOTS_MAX     (1u << 16)
+
+struct pr_ring_slot {
+	__u64 time;             /* boot ns; 0 = empty, or being written */
+	struct pr_flow_key key; /* from this host's side */
+	__u32 len;              /* original length */
+	__u16 caplen;
+	__u8 dir;               /* PR_PKT_INGRESS / PR_PKT_EGRESS */
+	__u8 pad;
+	__u8 data[PR_RING_SNAP];
+};
+
 #define PR_PKT_INGRESS 0
 #define PR_PKT_EGRESS  1
 

@@ -455,6 +455,27 @@ static __always_inline void cache_dir(struct dcache_key *dk, __u32 off, __u32 na
 	bpf_map_update_elem(&dir_cache, dk, &v, BPF_ANY);
 }
 
+/* follow map: tgid -> the process's new flows are captured until `until`
+ * (an incident's follow window); children inherit it at fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, struct pr_follow);
+} follows SEC(".maps");
+
+static __always_inline void inherit_follow(__u32 ptgid, __u64 pstart, __u32 tgid, __u64 start)
+{
+	struct pr_follow *f = bpf_map_lookup_elem(&follows, &ptgid);
+	struct pr_follow c;
+
+	if (!f || f->start != pstart || f->until < bpf_ktime_get_boot_ns())
+		return;
+	c = *f;
+	c.start = start;
+	bpf_map_update_elem(&follows, &tgid, &c, BPF_ANY);
+}
+
 /* ---- process lifecycle ---- */
 
 SEC("raw_tp/sched_process_fork")
@@ -474,6 +495,7 @@ int BPF_PROG(raw_tp__sched_process_fork, struct task_struct *parent, struct task
 	ev.ptgid = BPF_CORE_READ(cur, tgid);
 	ev.pstart = task_start(cur);
 	inherit_verdict(ev.ptgid, ev.h.tgid);
+	inherit_follow(ev.ptgid, ev.pstart, ev.h.tgid, ev.h.start);
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
 		count_drop(PR_EV_FORK);
 	return 0;
@@ -492,6 +514,7 @@ int BPF_PROG(raw_tp__sched_process_exit, struct task_struct *t, bool group_dead)
 	tgid = ev.h.tgid;
 	bpf_map_delete_elem(&exec_seqs, &tgid);
 	bpf_map_delete_elem(&verdicts, &tgid);
+	bpf_map_delete_elem(&follows, &tgid);
 	ev.h.size = sizeof(ev);
 	ev.code = BPF_CORE_READ(t, exit_code);
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
@@ -955,13 +978,6 @@ struct {
 	__type(value, struct pr_capture);
 } captures SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PR_TASKS_MAX);
-	__type(key, __u32);
-	__type(value, struct pr_follow);
-} follows SEC(".maps");
-
 struct udp_seen_key {
 	__u32 tgid;
 	__u32 seq;            /* exec count: a new image is judged anew */
@@ -1184,8 +1200,11 @@ static long judge_one(__u32 i, struct judge_args *a)
 	case PR_NOP_ACCEPT:
 		broken = (e->flags & PR_NE_INGRESS) && !rule_has(a, i, PR_NT_INGRESS, a->lport);
 		break;
-	case PR_NOP_LISTEN:
 	case PR_NOP_BIND:
+		if (a->proto != IPPROTO_UDP_)
+			break; /* TCP: judged at listen */
+		/* fall through */
+	case PR_NOP_LISTEN:
 		broken = (e->flags & PR_NE_INGRESS) && !portset_has(e->serve, a->proto, a->lport);
 		break;
 	}
@@ -1501,6 +1520,53 @@ int tracepoint__syscalls__sys_exit_net(struct trace_event_raw_sys_exit *ctx)
  * 1 always: polrec records, it never drops. A packet is kept only when its
  * flow is in the captures map; without any capture they return at once. */
 
+/* Set by the loader: slots per CPU of the packet flight recorder. */
+const volatile __u32 ring_slots = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);           /* ring_slots, sized by the loader */
+	__type(key, __u32);
+	__type(value, struct pr_ring_slot);
+} pkt_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ring_heads SEC(".maps");
+
+/* Leave the packet's first bytes in this CPU's overwrite ring. A slot is
+ * marked empty while it is written, so a reader skips a torn one. */
+static __always_inline void ring_put(struct __sk_buff *skb, const struct pr_flow_key *k, __u8 dir)
+{
+	struct pr_ring_slot *sl;
+	__u32 zero = 0, idx, caplen;
+	__u32 *head = bpf_map_lookup_elem(&ring_heads, &zero);
+
+	if (!head)
+		return;
+	idx = *head;
+	*head = idx + 1 >= ring_slots ? 0 : idx + 1;
+	sl = bpf_map_lookup_elem(&pkt_ring, &idx);
+	if (!sl)
+		return;
+	caplen = skb->len;
+	if (caplen > PR_RING_SNAP)
+		caplen = PR_RING_SNAP;
+	if (caplen == 0)
+		return;
+	sl->time = 0;
+	if (bpf_skb_load_bytes(skb, 0, sl->data, caplen))
+		return;
+	__builtin_memcpy(&sl->key, k, sizeof(*k));
+	sl->len = skb->len;
+	sl->caplen = caplen;
+	sl->dir = dir;
+	sl->time = bpf_ktime_get_boot_ns();
+}
+
 struct pkt_info {
 	__u8 proto;
 	__u8 ok;
@@ -1585,7 +1651,7 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
 	struct pr_pkt *b;
 	__u32 zero = 0, caplen;
 
-	if (!capture_on || parse_pkt(skb, &pi))
+	if ((!capture_on && !ring_slots) || parse_pkt(skb, &pi))
 		return 1;
 	k.family = pi.family;
 	k.proto = pi.proto;
@@ -1600,6 +1666,10 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
 		__builtin_memcpy(k.laddr, pi.daddr, 16);
 		__builtin_memcpy(k.raddr, pi.saddr, 16);
 	}
+	if (ring_slots)
+		ring_put(skb, &k, dir);
+	if (!capture_on)
+		return 1;
 	c = bpf_map_lookup_elem(&captures, &k);
 	if (!c && dir == PR_PKT_EGRESS) {
 		/* the first packet of a flow registered before its local

@@ -12,7 +12,8 @@
  *   0  something was found and printed (stats: the store was read; pcap:
  *      the capture was written, also when the incident has no packets:
  *      then it is a valid empty capture and stderr says so)
- *   1  nothing matched: no incidents, no such incident, no such process.
+ *   1  nothing matched: no incidents, no such incident, no such process,
+ *      no recorded events (timeline).
  *      stdout stays empty (an empty result, not an error, also in --json
  *      mode); one line on stderr says what was not found.
  *   2  usage or store error: one line "polq: ..." on stderr, and in --json
@@ -103,7 +104,13 @@ static void usage(FILE *f)
 	      "  incidents [--since WHEN] [--until WHEN] [--policy NAME]\n"
 	      "            [--severity low|medium|high|critical]\n"
 	      "                       incidents, oldest first, one per line\n"
-	      "  show ID              one incident: what, who, when, how\n"
+	      "  show ID              one incident: what, who, when, how; its events as a\n"
+	      "                       timeline around the violation (offsets like -12.300s,\n"
+	      "                       -1m02.300s, +1h00m05.000s) and the gaps where events\n"
+	      "                       were lost\n"
+	      "  timeline [--since WHEN] [--until WHEN] [--process PID|PID:START]\n"
+	      "                       every recorded event, oldest first, with the incident\n"
+	      "                       it belongs to\n"
 	      "  tree PID|PID:START   a process's lineage and its recorded children;\n"
 	      "                       a bare PID shows every recorded process with it\n"
 	      "  pcap ID -o FILE [--pcapng] [--force]\n"
@@ -269,7 +276,7 @@ static int parse_when(const char *opt, const char *arg, uint64_t *out)
 	return OPT_NEXT;
 }
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_POLICY, OPT_SEVERITY };
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_POLICY, OPT_SEVERITY, OPT_PROCESS };
 
 static int parse_incidents(int argc, char **argv, struct pr_query *q, bool *until_set)
 {
@@ -534,6 +541,97 @@ static int do_pcap(int argc, char **argv)
 	return ret;
 }
 
+/* ---- timeline ---- */
+
+struct timeline_args {
+	uint64_t since, until;
+	bool until_set;
+	uint32_t pid;
+	uint64_t start_boot;
+};
+
+static int parse_timeline(int argc, char **argv, struct timeline_args *a)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "process", required_argument, NULL, OPT_PROCESS },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SINCE:
+			ret = parse_when("--since", optarg, &a->since);
+			break;
+		case OPT_UNTIL:
+			ret = parse_when("--until", optarg, &a->until);
+			a->until_set = true;
+			break;
+		case OPT_PROCESS:
+			ret = pr_parse_process_id(optarg, &a->pid, &a->start_boot) ?
+			      p_err("--process '%s': want PID or PID:START", optarg) : OPT_NEXT;
+			break;
+		default:
+			ret = common_opt(c, argv);
+		}
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (optind < argc)
+		return p_err("timeline: unexpected argument '%s'", argv[optind]);
+	if (a->until_set && a->since > a->until)
+		return p_err("--since is after --until");
+	return OPT_NEXT;
+}
+
+static int timeline_cb(const struct pr_event_rec *e, int64_t incident_id, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	int err;
+
+	err = json_output ? emit_json(pr_json_timeline_event(e, incident_id))
+			  : pr_text_timeline_event(stdout, e, incident_id);
+	if (err) {
+		ctx->err = errno ? errno : EIO;
+		return 1;
+	}
+	ctx->shown++;
+	return 0;
+}
+
+static int do_timeline(int argc, char **argv)
+{
+	struct timeline_args a = { 0 };
+	struct list_ctx ctx = { 0 };
+	struct pr_store *s;
+	long n;
+	int ret;
+
+	ret = parse_timeline(argc, argv, &a);
+	if (ret != OPT_NEXT)
+		return ret;
+	/* until 0 (the epoch itself) would read as "unbounded" in the store. */
+	if (a.until_set && !a.until)
+		return p_none("no recorded events match");
+	if (open_store(&s))
+		return EXIT_ERROR;
+	n = pr_store_timeline(s, a.since, a.until, a.pid, a.start_boot, timeline_cb, &ctx);
+	if (ctx.err) {
+		errno = ctx.err;
+		ret = output_err();
+	} else if (n < 0) {
+		ret = store_err(s);
+	} else {
+		ret = ctx.shown ? EXIT_FOUND : p_none("no recorded events match");
+	}
+	pr_store_close(s);
+	return ret;
+}
+
 /* ---- tree ---- */
 
 static int show_tree(struct pr_store *s, const struct pr_proc_rec *p, bool first)
@@ -661,6 +759,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "incidents", do_incidents },
 	{ "show", do_show },
+	{ "timeline", do_timeline },
 	{ "tree", do_tree },
 	{ "pcap", do_pcap },
 	{ "stats", do_stats },

@@ -596,6 +596,37 @@ int pr_parse_when(const char *s, uint64_t now, uint64_t *ns)
 	return 0;
 }
 
+char *pr_fmt_offset(int64_t ns, char buf[PR_OFFSET_LEN])
+{
+	/* |INT64_MIN| does not fit an int64: negate in uint64 */
+	uint64_t mag = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	uint64_t ms = mag / 1000000, sec = ms / 1000;
+	unsigned int frac = (unsigned int)(ms % 1000);
+	char sign = ns < 0 ? '-' : '+';
+
+	if (sec < 60)
+		snprintf(buf, PR_OFFSET_LEN, "%c%u.%03us", sign, (unsigned int)sec, frac);
+	else if (sec < 3600)
+		snprintf(buf, PR_OFFSET_LEN, "%c%um%02u.%03us", sign, (unsigned int)(sec / 60),
+			 (unsigned int)(sec % 60), frac);
+	else
+		snprintf(buf, PR_OFFSET_LEN, "%c%" PRIu64 "h%02um%02u.%03us", sign, sec / 3600,
+			 (unsigned int)(sec / 60 % 60), (unsigned int)(sec % 60), frac);
+	return buf;
+}
+
+int64_t pr_time_offset(uint64_t t, uint64_t ref)
+{
+	uint64_t d;
+
+	if (t >= ref) {
+		d = t - ref;
+		return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+	}
+	d = ref - t;
+	return d > INT64_MAX ? INT64_MIN : -(int64_t)d;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Process identity                                                        */
 
@@ -634,6 +665,48 @@ int pr_parse_process_id(const char *s, uint32_t *pid, uint64_t *start_boot)
 	*pid = (uint32_t)p;
 	*start_boot = st;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Event marks                                                             */
+
+const char *pr_mark_name(int mark)
+{
+	switch (mark) {
+	case PR_MARK_VIOLATION: return "violation";
+	case PR_MARK_JOINED: return "joined";
+	}
+	return "context";
+}
+
+/* Does any event carry the violation mark (a store of version 3 or later
+ * and a writer that marks)? */
+static bool marks_known(const struct pr_incident_full *full)
+{
+	size_t i;
+
+	for (i = 0; i < full->nevents; i++)
+		if (full->events[i].mark == PR_MARK_VIOLATION)
+			return true;
+	return false;
+}
+
+static enum pr_event_mark mark_of(const struct pr_incident_full *full, size_t i, bool known)
+{
+	const struct pr_event_rec *e = &full->events[i];
+	const struct pr_incident_rec *inc = &full->inc;
+
+	if (e->mark == PR_MARK_VIOLATION || e->mark == PR_MARK_JOINED)
+		return (enum pr_event_mark)e->mark;
+	if (!known && e->time == inc->time && e->pid == inc->proc.pid &&
+	    e->start_boot == inc->proc.start_boot)
+		return PR_MARK_VIOLATION;
+	return PR_MARK_CONTEXT;
+}
+
+enum pr_event_mark pr_event_mark_of(const struct pr_incident_full *full, size_t i)
+{
+	return mark_of(full, i, marks_known(full));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -786,7 +859,10 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 	    pr_json_add_str(o, "path", inc->path) || pr_json_add_str(o, "expected", inc->expected) ||
 	    pr_json_add_str(o, "actual", inc->actual) ||
 	    jadd(o, "process", json_proc_brief(&inc->proc)) ||
-	    (inc->net && jadd(o, "network", json_net(inc->net)))) {
+	    (inc->net && jadd(o, "network", json_net(inc->net))) ||
+	    jadd_u64(o, "violations", inc->violations) ||
+	    (inc->follow_until && (pr_json_add_time(o, "follow_until", inc->follow_until) ||
+				   jadd_u64(o, "follow_until_ns", inc->follow_until)))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -810,7 +886,8 @@ static struct json_object *json_who(const struct pr_proc_rec *p)
 	return o;
 }
 
-static struct json_object *json_event(const struct pr_event_rec *e)
+/* The fields every event has, and its mark. */
+static struct json_object *json_event(const struct pr_event_rec *e, int mark)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -820,11 +897,43 @@ static struct json_object *json_event(const struct pr_event_rec *e)
 	    pr_json_add_str(o, "kind", e->kind) || jadd_i64(o, "pid", e->pid) ||
 	    jadd_process_id(o, e->pid, e->start_boot) || pr_json_add_str(o, "path", e->path) ||
 	    (e->path2 && *e->path2 && pr_json_add_str(o, "path2", e->path2)) ||
-	    pr_json_add_str(o, "detail", e->detail)) {
+	    pr_json_add_str(o, "detail", e->detail) ||
+	    pr_json_add_str(o, "mark", pr_mark_name(mark))) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
+}
+
+struct json_object *pr_json_timeline_event(const struct pr_event_rec *e, int64_t incident_id)
+{
+	struct json_object *o = json_event(e, e->mark);
+
+	if (o && jadd_i64(o, "incident", incident_id)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *json_loss(const struct pr_loss_rec *l);
+
+static struct json_object *json_losses(const struct pr_loss_rec *v, size_t n)
+{
+	struct json_object *arr = json_object_new_array(), *l;
+	size_t i;
+
+	if (!arr)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		l = json_loss(&v[i]);
+		if (!l || json_object_array_add(arr, l)) {
+			json_object_put(l);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static struct json_object *json_procs(const struct pr_proc_rec *v, size_t n)
@@ -845,15 +954,23 @@ static struct json_object *json_procs(const struct pr_proc_rec *v, size_t n)
 	return arr;
 }
 
-static struct json_object *json_events(const struct pr_event_rec *v, size_t n)
+/* The incident's events, each with its offset from the violation. */
+static struct json_object *json_events(const struct pr_incident_full *full)
 {
 	struct json_object *arr = json_object_new_array(), *e;
+	bool known = marks_known(full);
+	const struct pr_event_rec *ev;
 	size_t i;
 
 	if (!arr)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		e = json_event(&v[i]);
+	for (i = 0; i < full->nevents; i++) {
+		ev = &full->events[i];
+		e = json_event(ev, mark_of(full, i, known));
+		if (e && jadd_i64(e, "offset_ns", pr_time_offset(ev->time, full->inc.time))) {
+			json_object_put(e);
+			e = NULL;
+		}
 		if (!e || json_object_array_add(arr, e)) {
 			json_object_put(e);
 			json_object_put(arr);
@@ -871,7 +988,8 @@ struct json_object *pr_json_incident_full(const struct pr_incident_full *f)
 		return NULL;
 	if (jadd(o, "who", json_who(&f->inc.proc)) ||
 	    jadd(o, "lineage", json_procs(f->lineage, f->nlineage)) ||
-	    jadd(o, "events", json_events(f->events, f->nevents)) ||
+	    jadd(o, "events", json_events(f)) ||
+	    jadd(o, "gaps", json_losses(f->gaps, f->ngaps)) ||
 	    jadd_u64(o, "lost_events", f->inc.lost_events) ||
 	    ((f->inc.net || f->nflows) && jadd(o, "flows", json_flows(f->flows, f->nflows)))) {
 		json_object_put(o);
@@ -924,8 +1042,7 @@ static uint64_t lost_total(const struct pr_stats *st)
 
 struct json_object *pr_json_stats(const struct pr_stats *st)
 {
-	struct json_object *o = json_object_new_object(), *arr = NULL, *l;
-	size_t i;
+	struct json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
@@ -933,27 +1050,12 @@ struct json_object *pr_json_stats(const struct pr_stats *st)
 	    jadd_u64(o, "events", st->events) || jadd_u64(o, "lost_events", lost_total(st)) ||
 	    jadd_u64(o, "flows", st->flows) || jadd_u64(o, "packets", st->packets) ||
 	    jadd_u64(o, "pcap_segments", st->pcap_segments) ||
-	    jadd_u64(o, "pcap_bytes", st->pcap_bytes))
-		goto fail;
-	arr = json_object_new_array();
-	if (!arr)
-		goto fail;
-	for (i = 0; i < st->nlosses; i++) {
-		l = json_loss(&st->losses[i]);
-		if (!l || json_object_array_add(arr, l)) {
-			json_object_put(l);
-			goto fail;
-		}
-	}
-	if (jadd(o, "losses", arr)) {
-		arr = NULL; /* consumed by jadd */
-		goto fail;
+	    jadd_u64(o, "pcap_bytes", st->pcap_bytes) ||
+	    jadd(o, "losses", json_losses(st->losses, st->nlosses))) {
+		json_object_put(o);
+		return NULL;
 	}
 	return o;
-fail:
-	json_object_put(arr);
-	json_object_put(o);
-	return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1109,6 +1211,8 @@ static int text_flows(FILE *f, const struct pr_incident_full *full)
 
 static int text_what(FILE *f, const struct pr_incident_rec *inc)
 {
+	char t[PR_TIME_LEN];
+
 	TRY(fputs("WHAT\n", f));
 	TRY(text_field(f, "expectation:", inc->policy));
 	TRY(text_field(f, "rule:", inc->rule));
@@ -1122,6 +1226,11 @@ static int text_what(FILE *f, const struct pr_incident_rec *inc)
 	TRY(fputc('\n', f));
 	if (inc->net)
 		TRY(text_net(f, inc->net));
+	if (inc->violations)
+		TRY(fprintf(f, "  %-13s%" PRIu32 "%s\n", "violations:", inc->violations,
+			    inc->violations > 1 ? " (later ones joined this incident)" : ""));
+	if (inc->follow_until)
+		TRY(fprintf(f, "  follow window: until %s\n", pr_fmt_time(inc->follow_until, t)));
 	return 0;
 }
 
@@ -1165,13 +1274,26 @@ static int text_lineage(FILE *f, const struct pr_proc_rec *v, size_t n, size_t m
 	return 0;
 }
 
-static int text_event(FILE *f, const struct pr_event_rec *e, bool violation)
+/* "=> " for a violation; a joined one says so after its kind, where no
+ * stored byte can forge it (the kind is one escaped word). */
+static int text_event_head(FILE *f, const struct pr_event_rec *e, int mark,
+			   const char *offset, int width)
 {
 	char t[PR_TIME_LEN];
 
-	TRY(fprintf(f, "%s%s  ", violation ? "=> " : "   ", pr_fmt_time(e->time, t)));
+	TRY(fputs(mark == PR_MARK_CONTEXT ? "   " : "=> ", f));
+	if (offset)
+		TRY(fprintf(f, "%*s  ", width, offset));
+	TRY(fprintf(f, "%s  ", pr_fmt_time(e->time, t)));
 	TRY(pr_esc_puts(f, e->kind, PR_ESC_WORD));
-	TRY(fprintf(f, "  %" PRIu32 "  ", e->pid));
+	if (mark == PR_MARK_JOINED)
+		TRY(fputs(" (joined)", f));
+	return 0;
+}
+
+/* path, from=path2, detail: the free text last. */
+static int text_event_tail(FILE *f, const struct pr_event_rec *e)
+{
 	TRY(pr_esc_puts(f, e->path, PR_ESC_WORD));
 	if (e->path2 && *e->path2) {
 		TRY(fputs("  from=", f));
@@ -1181,20 +1303,79 @@ static int text_event(FILE *f, const struct pr_event_rec *e, bool violation)
 		TRY(fputs("  ", f));
 		TRY(pr_esc_puts(f, e->detail, 0));
 	}
+	return 0;
+}
+
+static int text_event(FILE *f, const struct pr_event_rec *e, int mark, const char *offset,
+		      int width)
+{
+	TRY(text_event_head(f, e, mark, offset, width));
+	TRY(fprintf(f, "  %" PRIu32 "  ", e->pid));
+	TRY(text_event_tail(f, e));
 	TRY(fputc('\n', f));
 	return 0;
 }
 
-static bool is_violation(const struct pr_event_rec *e, const struct pr_incident_rec *inc)
+int pr_text_timeline_event(FILE *f, const struct pr_event_rec *e, int64_t incident_id)
 {
-	return e->time == inc->time && e->pid == inc->proc.pid &&
-	       e->start_boot == inc->proc.start_boot;
+	char id[PR_PROCESS_ID_LEN];
+
+	TRY(text_event_head(f, e, e->mark, NULL, 0));
+	TRY(fprintf(f, "  %s  ", pr_fmt_process_id(e->pid, e->start_boot, id)));
+	TRY(text_event_tail(f, e));
+	TRY(fprintf(f, "  incident %" PRId64 "\n", incident_id));
+	return 0;
+}
+
+/* The events as a timeline around the violation, offsets aligned. */
+static int text_events(FILE *f, const struct pr_incident_full *full)
+{
+	char off[PR_OFFSET_LEN];
+	bool known = marks_known(full);
+	int width = 0, n;
+	size_t i;
+
+	for (i = 0; i < full->nevents; i++) {
+		n = (int)strlen(pr_fmt_offset(pr_time_offset(full->events[i].time,
+							     full->inc.time), off));
+		width = n > width ? n : width;
+	}
+	TRY(fprintf(f, "  events (%zu, offsets from the violation, violations marked =>):\n",
+		    full->nevents));
+	for (i = 0; i < full->nevents; i++) {
+		const struct pr_event_rec *e = &full->events[i];
+
+		pr_fmt_offset(pr_time_offset(e->time, full->inc.time), off);
+		TRY(text_event(f, e, mark_of(full, i, known), off, width));
+	}
+	return 0;
+}
+
+/* After HOW: "  312 file events lost between T1 and T2 (kernel-ringbuf)" */
+static int text_gaps(FILE *f, const struct pr_incident_full *full)
+{
+	char from[PR_TIME_LEN], to[PR_TIME_LEN];
+	size_t i;
+
+	if (!full->ngaps)
+		return 0;
+	TRY(fputs("gaps:\n", f));
+	for (i = 0; i < full->ngaps; i++) {
+		const struct pr_loss_rec *l = &full->gaps[i];
+
+		TRY(fprintf(f, "  %" PRIu64 " ", l->count));
+		TRY(pr_esc_puts(f, or_dash(l->kind), PR_ESC_WORD));
+		TRY(fprintf(f, " event%s lost between %s and %s (", l->count == 1 ? "" : "s",
+			    pr_fmt_time(l->from, from), pr_fmt_time(l->to, to)));
+		TRY(pr_esc_puts(f, or_dash(l->stage), PR_ESC_WORD));
+		TRY(fputs(")\n", f));
+	}
+	return 0;
 }
 
 static int text_how(FILE *f, const struct pr_incident_full *full)
 {
 	const struct pr_incident_rec *inc = &full->inc;
-	size_t i;
 
 	TRY(fputs("HOW\n", f));
 	if (full->nlineage) {
@@ -1205,9 +1386,7 @@ static int text_how(FILE *f, const struct pr_incident_full *full)
 		TRY(fputs("  lineage: none recorded\n", f));
 		TRY(text_proc(f, &inc->proc, 0, true));
 	}
-	TRY(fprintf(f, "  events (%zu, the violation marked =>):\n", full->nevents));
-	for (i = 0; i < full->nevents; i++)
-		TRY(text_event(f, &full->events[i], is_violation(&full->events[i], inc)));
+	TRY(text_events(f, full));
 	if (inc->lost_events)
 		TRY(fprintf(f, "  lost events: %" PRIu64 " (context may be incomplete)\n",
 			    inc->lost_events));
@@ -1223,6 +1402,7 @@ int pr_text_incident_full(FILE *f, const struct pr_incident_full *full)
 	TRY(text_who(f, &full->inc.proc));
 	TRY(text_when(f, full->inc.time));
 	TRY(text_how(f, full));
+	TRY(text_gaps(f, full));
 	TRY(text_flows(f, full));
 	return 0;
 }

@@ -96,6 +96,16 @@ int pr_parse_rfc3339(const char *s, uint64_t *ns);
  * before now" (now in epoch ns). 0, -EINVAL, -ERANGE. */
 int pr_parse_when(const char *s, uint64_t now, uint64_t *ns);
 
+/* A signed offset from a reference time (an event relative to its
+ * incident's violation), ms precision, truncated toward zero, always with
+ * its sign: "+0.000s", "-12.300s", "+59.999s"; from one minute
+ * "-1m02.300s"; from one hour "+2h03m04.500s" (hours unbounded). An event
+ * a fraction of a ms before keeps its "-": "-0.000s". */
+#define PR_OFFSET_LEN 32
+char *pr_fmt_offset(int64_t ns, char buf[PR_OFFSET_LEN]);
+/* t - ref in signed ns, saturated at INT64_MIN/INT64_MAX. */
+int64_t pr_time_offset(uint64_t t, uint64_t ref);
+
 /* ---- processes ---- */
 
 /* "PID:START" (START = start_boot ns), the identity polq prints and takes. */
@@ -112,8 +122,13 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc);
 /* The incident as `polq show --json` prints it: the above plus "who"
  * (uid, user, loginuid, sessionid, cgroup, cgroup_id, container_id, sha256,
  * cwd),
- * "lineage" (violator first, up to pid 1), "events" and "lost_events";
- * network incidents (and any with flows) also "flows", each pr_json_flow. */
+ * "lineage" (violator first, up to pid 1), "events" (each also with
+ * "offset_ns", signed, relative to the incident's time, and "mark":
+ * "violation" | "joined" | "context"), "gaps" (loss records overlapping
+ * the incident's window: {from, from_ns, to, to_ns, stage, kind, count})
+ * and "lost_events"; network incidents (and any with flows) also "flows",
+ * each pr_json_flow. Both forms carry "violations" and, when known,
+ * "follow_until" (RFC 3339) and "follow_until_ns". */
 struct json_object *pr_json_incident_full(const struct pr_incident_full *f);
 /* One lineage entry: pid, ppid, exe, argv, uid, user, start_time
  * (start_boot ns), process_id, started (RFC 3339), and exited/exit_code
@@ -133,10 +148,31 @@ struct json_object *pr_json_flow(const struct pr_flow_rec *f);
 /* The head as text: printable ASCII kept, anything else '.'; malloc'd. */
 char *pr_payload_text(const uint8_t *head, size_t len);
 
+/* The mark of event i of the incident as shown: the stored marks; when
+ * no event is marked the violation (stores before version 3, or a writer
+ * that does not mark), the event of the violator at the incident's time
+ * is the violation. */
+enum pr_event_mark pr_event_mark_of(const struct pr_incident_full *full, size_t i);
+/* "context", "violation", "joined" */
+const char *pr_mark_name(int mark);
+
+/* `polq timeline`: one recorded event, "=> " before violations (joined
+ * ones end "(joined)" after their kind), then TIME KIND PID:START PATH
+ * [from=PATH2] [DETAIL]  incident ID. */
+int pr_text_timeline_event(FILE *f, const struct pr_event_rec *e, int64_t incident_id);
+/* {time, time_ns, kind, pid, process_id, path, path2 (when set), detail,
+ * mark, incident} */
+struct json_object *pr_json_timeline_event(const struct pr_event_rec *e, int64_t incident_id);
+
 /* One line: ID TIME SEVERITY POLICY RULE KIND PID EXE PATH. */
 int pr_text_incident_line(FILE *f, const struct pr_incident_rec *inc);
-/* The story: WHAT, WHO, WHEN, HOW (lineage from pid 1 down, events), and
- * for network incidents a "network:" line in WHAT and a "flows:" section. */
+/* The story: WHAT (with "violations:" and, when known, "follow window:"),
+ * WHO, WHEN, HOW (lineage from pid 1 down, then the events as a timeline:
+ * each line the offset from the violation (pr_fmt_offset, right-aligned),
+ * the time, kind, pid, path, detail; violations marked "=>", joined ones
+ * with "(joined)" after their kind), a "gaps:" section when events were
+ * lost around the incident, and for network incidents a "network:" line
+ * in WHAT and a "flows:" section. */
 int pr_text_incident_full(FILE *f, const struct pr_incident_full *full);
 /* "  tcp 127.0.0.1:40000 -> 10.0.0.2:80  violation  5 packets 612 bytes  GET /..."
  * (IPv6 addresses in brackets). */

@@ -237,23 +237,233 @@ static void follow(struct pr_consumer *c, struct pr_proc *p, uint64_t token, uin
 		c->verdict_errors++;
 }
 
-static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
-			   const struct pr_verdict *v, const struct violation *viol)
-{
-	static struct pr_proc_rec lin[LINEAGE_MAX];
-	static struct pr_event_rec ev[PR_RECENT_MAX];
-	static char details[PR_RECENT_MAX][64];
-	struct pr_proc *anc[LINEAGE_MAX];
-	struct pr_incident_rec inc = {0};
-	size_t nlin, nev = 0;
-	uint64_t token;
+/* ---- the flight recorder: context before, follow after ---- */
 
-	nlin = pr_proctab_lineage(p, anc, LINEAGE_MAX);
-	for (size_t i = 0; i < nlin; i++) {
-		ensure_sha256(anc[i]);
-		proc_rec(c, anc[i], &lin[i]);
+#define FAMILY_DEPTH  8     /* ancestors whose activity is context */
+#define FAMILY_PROCS  128   /* processes whose events an incident takes */
+#define EVENTS_MAX    1024  /* events an incident takes at its creation */
+
+static struct pr_event_rec ev_buf[EVENTS_MAX];
+static char ev_details[EVENTS_MAX][64];
+
+static void event_rec(const struct pr_consumer *c, const struct pr_proc *p,
+		      const struct pr_recent *r, size_t i, struct pr_event_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->time = epoch(c, r->time);
+	e->kind = pr_recent_kind_name(r->kind);
+	e->pid = p->pid;
+	e->start_boot = p->start;
+	e->path = r->path ? r->path : "";
+	e->path2 = r->path2 ? r->path2 : "";
+	e->detail = "";
+	if (r->kind >= PR_RK_CONNECT) {
+		/* a connection: path is the tuple, path2 the result */
+		snprintf(ev_details[i], sizeof(ev_details[i]), "result=%s",
+			 r->path2 ? r->path2 : "?");
+		e->detail = ev_details[i];
+		e->path2 = "";
 	}
-	for (unsigned k = 0; k < PR_RECENT_MAX; k++) {
+}
+
+/* Where the violator's family starts: its highest ancestor in the same
+ * login session, or the service below pid 1, at most FAMILY_DEPTH up. */
+static struct pr_proc *family_top(struct pr_proc *p)
+{
+	struct pr_proc *top = p;
+
+	for (int k = 0; k < FAMILY_DEPTH && top->parent; k++) {
+		struct pr_proc *up = top->parent;
+
+		if (up->pid <= 1)
+			break;
+		if (p->sessionid != UINT32_MAX && up->sessionid != p->sessionid)
+			break;
+		top = up;
+	}
+	return top;
+}
+
+struct family {
+	const struct pr_consumer *c;
+	struct pr_proc *violator, *top;
+	uint64_t from, to;          /* boot ns: the window before the violation */
+	struct pr_proc *members[FAMILY_PROCS];
+	size_t n;
+	size_t skipped;             /* members beyond FAMILY_PROCS */
+};
+
+static int descends_from(const struct pr_proc *q, const struct pr_proc *top)
+{
+	for (int k = 0; q && k < LINEAGE_MAX; k++, q = q->parent)
+		if (q == top)
+			return 1;
+	return 0;
+}
+
+static int active_since(const struct pr_proc *q, uint64_t from)
+{
+	const struct pr_recent *r = q->recent_count ? pr_proc_recent_at(q, q->recent_count - 1)
+						    : NULL;
+
+	return q->start >= from || (r && r->time >= from);
+}
+
+static void family_visit(struct pr_proc *q, void *arg)
+{
+	struct family *f = arg;
+
+	if (q == f->violator || !active_since(q, f->from) || !descends_from(q, f->top))
+		return;
+	if (f->n == FAMILY_PROCS) {
+		f->skipped++;
+		return;
+	}
+	f->members[f->n++] = q;
+}
+
+static void addr_text(uint8_t family, const uint8_t *a, char *out, size_t len);
+
+/* The family's flows in the window before the violation, whose packets
+ * the packet flight recorder may still hold. */
+#define BEFORE_FLOWS 64
+static struct before_flow {
+	struct pr_flow_key key;
+	struct pr_proc *owner;
+	uint64_t time;            /* boot ns of the connection */
+	uint64_t flow_id;         /* assigned when packets are found */
+	size_t npkts;
+} before[BEFORE_FLOWS];
+static size_t nbefore;
+
+static int reverse_of(const struct pr_flow_key *a, const struct pr_flow_key *b)
+{
+	return a->family == b->family && a->proto == b->proto && a->lport == b->rport &&
+	       a->rport == b->lport && !memcmp(a->laddr, b->raddr, 16) &&
+	       !memcmp(a->raddr, b->laddr, 16);
+}
+
+/* flows of q's connections with from <= time < to */
+static void note_flows(struct pr_proc *q, uint64_t from, uint64_t to)
+{
+	for (unsigned k = 0; k < PR_RECENT_MAX && nbefore < BEFORE_FLOWS; k++) {
+		const struct pr_recent *r = pr_proc_recent_at(q, k);
+		int dup = 0;
+
+		if (!r)
+			break;
+		if (!r->flow || r->time < from || r->time >= to)
+			continue;
+		for (size_t i = 0; i < nbefore; i++)
+			dup |= !memcmp(&before[i].key, r->flow, sizeof(*r->flow)) ||
+			       reverse_of(&before[i].key, r->flow);
+		/* both ends on this host (loopback, say): one view carries
+		 * every packet of the connection once */
+		if (dup)
+			continue;
+		before[nbefore].key = *r->flow;
+		before[nbefore].owner = q;
+		before[nbefore].time = r->time;
+		before[nbefore].flow_id = 0;
+		before[nbefore].npkts = 0;
+		nbefore++;
+	}
+}
+
+struct ring_pick {
+	struct pr_consumer *c;
+	struct pr_job *pkts;
+	uint64_t from;
+};
+
+static void ring_slot(const struct pr_ring_slot *sl, void *arg)
+{
+	struct ring_pick *rp = arg;
+	struct pr_packet_rec r;
+
+	if (sl->time < rp->from)
+		return;
+	for (size_t i = 0; i < nbefore; i++) {
+		if (memcmp(&before[i].key, &sl->key, sizeof(sl->key)))
+			continue;
+		if (!before[i].flow_id)
+			before[i].flow_id = pr_probes_flow_id(rp->c->probes);
+		r.flow_id = before[i].flow_id;
+		r.time = epoch(rp->c, sl->time);
+		r.len = sl->len;
+		r.caplen = sl->caplen;
+		r.dir = sl->dir;
+		r.data = sl->data;
+		if (!rp->pkts)
+			rp->pkts = pr_job_packets();
+		if (!rp->pkts || pr_job_add_packet(rp->pkts, &r))
+			rp->c->pkts_dropped++;
+		else
+			before[i].npkts++;
+		return;
+	}
+}
+
+/* Packets before: the family's earlier flows, from the packet flight
+ * recorder, become flows of the incident (role "before"). */
+static void before_packets(struct pr_consumer *c, uint64_t token, uint64_t from)
+{
+	struct ring_pick rp = { .c = c, .from = from };
+	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN];
+
+	if (!nbefore || !c->probes)
+		return;
+	if (pr_probes_read_ring(c->probes, ring_slot, &rp)) {
+		pr_log("cannot read the packet flight recorder: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < nbefore; i++) {
+		const struct before_flow *b = &before[i];
+		struct pr_flow_rec f = {0};
+
+		if (!b->npkts)
+			continue;
+		addr_text(b->key.family, b->key.laddr, la, sizeof(la));
+		addr_text(b->key.family, b->key.raddr, ra, sizeof(ra));
+		f.flow_id = b->flow_id;
+		f.time = epoch(c, b->time);
+		f.role = "before";
+		f.protocol = b->key.proto == IPPROTO_TCP ? "tcp" : "udp";
+		f.local = la;
+		f.lport = b->key.lport;
+		f.remote = ra;
+		f.rport = b->key.rport;
+		f.pid = b->owner->pid;
+		f.start_boot = b->owner->start;
+		f.exe = b->owner->exe ? b->owner->exe : "";
+		if (pr_writer_submit(c->writer, pr_job_flow(token, &f)))
+			c->flows_dropped++;
+	}
+	if (rp.pkts) {
+		size_t n = pr_job_npackets(rp.pkts);
+
+		pr_writer_submit(c->writer, rp.pkts);
+		c->npackets += n;
+	}
+}
+
+static int cmp_event_time(const void *a, const void *b)
+{
+	const struct pr_event_rec *x = a, *y = b;
+
+	return x->time < y->time ? -1 : x->time > y->time;
+}
+
+/* The violator's events not stored yet, and the family's events within
+ * the window before the violation (its siblings' downloads, say), in time
+ * order; the violating event marked. */
+static size_t collect_events(struct pr_consumer *c, struct pr_proc *p,
+			     const struct violation *viol)
+{
+	static struct family f;
+	size_t nev = 0;
+
+	for (unsigned k = 0; k < PR_RECENT_MAX && nev < EVENTS_MAX; k++) {
 		const struct pr_recent *r = pr_proc_recent_at(p, k);
 
 		if (!r)
@@ -261,24 +471,124 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 		/* stored with an earlier incident: the store joins them */
 		if (r->time <= p->stored_upto)
 			continue;
-		ev[nev].time = epoch(c, r->time);
-		ev[nev].kind = pr_recent_kind_name(r->kind);
-		ev[nev].pid = p->pid;
-		ev[nev].start_boot = p->start;
-		ev[nev].path = r->path ? r->path : "";
-		ev[nev].path2 = r->path2 ? r->path2 : "";
-		ev[nev].detail = "";
-		if (r->kind >= PR_RK_CONNECT) {
-			/* a connection: path is the tuple, path2 the result */
-			snprintf(details[nev], sizeof(details[nev]), "result=%s",
-				 r->path2 ? r->path2 : "?");
-			ev[nev].detail = details[nev];
-			ev[nev].path2 = "";
-		}
+		event_rec(c, p, r, nev, &ev_buf[nev]);
+		if (r->time == viol->time)
+			ev_buf[nev].mark = 1;
 		nev++;
 	}
-	if (nev)
+	if (p->recent_count)
 		p->stored_upto = pr_proc_recent_at(p, p->recent_count - 1)->time;
+
+	f.c = c;
+	f.violator = p;
+	f.top = family_top(p);
+	f.to = viol->time;
+	f.from = viol->time > c->context_window_ns ? viol->time - c->context_window_ns : 0;
+	f.n = 0;
+	f.skipped = 0;
+	pr_proctab_foreach(c->procs, family_visit, &f);
+	if (f.skipped)
+		c->family_skipped += f.skipped;
+	nbefore = 0;
+	note_flows(p, f.from, viol->time);
+	for (size_t m = 0; m < f.n; m++) {
+		struct pr_proc *q = f.members[m];
+
+		note_flows(q, f.from, f.to + 1);
+		for (unsigned k = 0; k < PR_RECENT_MAX && nev < EVENTS_MAX; k++) {
+			const struct pr_recent *r = pr_proc_recent_at(q, k);
+
+			if (!r)
+				break;
+			if (r->time < f.from || r->time > f.to)
+				continue;
+			event_rec(c, q, r, nev, &ev_buf[nev]);
+			nev++;
+		}
+	}
+	qsort(ev_buf, nev, sizeof(ev_buf[0]), cmp_event_time);
+	return nev;
+}
+
+/* A second violation by the violator within its incident's follow window
+ * joins that incident as an event instead of opening a new one. */
+static int join_incident(struct pr_consumer *c, struct pr_proc *p, const struct pr_verdict *v,
+			 const struct violation *viol)
+{
+	struct pr_event_rec e = {0};
+	char detail[512];
+
+	if (!p->follow_own || p->follow_exp != v->exp || !p->follow_token ||
+	    viol->time > p->follow_until)
+		return 0;
+	snprintf(detail, sizeof(detail), "violation: %s %s, expected %.400s", v->exp->name,
+		 c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind),
+		 viol->expected ? viol->expected : v->expected ? v->expected : "");
+	e.time = epoch(c, viol->time);
+	e.kind = viol->action;
+	e.pid = p->pid;
+	e.start_boot = p->start;
+	e.path = viol->path;
+	e.path2 = "";
+	e.detail = detail;
+	e.mark = 2;
+	c->njoined++;
+	pr_log("incident joined: %s pid %u %s (within the follow window)", v->exp->name, p->pid,
+	       viol->action);
+	if (pr_writer_submit(c->writer, pr_job_events(p->follow_token, &e, 1)))
+		c->follow_dropped++;
+	/* its packets belong to the open incident too */
+	if (viol->flow && pr_writer_submit(c->writer, pr_job_flow(p->follow_token, viol->flow)))
+		c->flows_dropped++;
+	return 1;
+}
+
+/* An event of a followed process goes into the open incident. */
+static void follow_event(struct pr_consumer *c, struct pr_proc *p, const struct pr_recent *r)
+{
+	struct pr_event_rec e;
+
+	if (!p->follow_token || r->time > p->follow_until)
+		return;
+	event_rec(c, p, r, 0, &e);
+	if (pr_writer_submit(c->writer, pr_job_events(p->follow_token, &e, 1)))
+		c->follow_dropped++;
+	p->stored_upto = r->time;
+}
+
+/* pr_proc_add_recent; the handler calls follow_last once it has judged */
+static void add_recent(struct pr_consumer *c, struct pr_proc *p, uint64_t time, uint8_t kind,
+		       const char *path, const char *path2)
+{
+	pr_proc_add_recent(p, time, kind, path, path2);
+	c->event_raised = 0;
+}
+
+/* The event just added, unless it opened or joined an incident itself. */
+static void follow_last(struct pr_consumer *c, struct pr_proc *p)
+{
+	if (!c->event_raised && p->recent_count)
+		follow_event(c, p, pr_proc_recent_at(p, p->recent_count - 1));
+}
+
+static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
+			   const struct pr_verdict *v, const struct violation *viol)
+{
+	static struct pr_proc_rec lin[LINEAGE_MAX];
+	struct pr_proc *anc[LINEAGE_MAX];
+	struct pr_incident_rec inc = {0};
+	size_t nlin, nev;
+	uint64_t token;
+
+	c->event_raised = 1;
+	if (join_incident(c, p, v, viol))
+		return;
+	nlin = pr_proctab_lineage(p, anc, LINEAGE_MAX);
+	for (size_t i = 0; i < nlin; i++) {
+		ensure_sha256(anc[i]);
+		proc_rec(c, anc[i], &lin[i]);
+	}
+	nev = collect_events(c, p, viol);
 	inc.time = epoch(c, viol->time);
 	inc.policy = v->exp->name;
 	inc.rule = c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind);
@@ -291,21 +601,38 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 	inc.proc = lin[0];
 	inc.lost_events = c->lost_total;
 	inc.net = viol->net;
+	inc.follow_until = epoch(c, viol->time + v->exp->follow_ns);
+	inc.violations = 1;
 	c->nincidents++;
 	pr_log("incident: %s %s (%s) pid %u %s %s", inc.severity, inc.policy, inc.rule,
 	       p->pid, viol->action, pr_verbose ? viol->path : "");
 	token = ++c->next_token;
-	if (pr_writer_submit(c->writer, pr_job_incident(&inc, lin, nlin, ev, nev, token,
+	if (pr_writer_submit(c->writer, pr_job_incident(&inc, lin, nlin, ev_buf, nev, token,
 							viol->flow)))
 		pr_log("incident lost: the writer queue is full or memory ran out (counted)");
+	else
+		before_packets(c, token, viol->time > c->context_window_ns ?
+					 viol->time - c->context_window_ns : 0);
 	follow(c, p, token, viol->time + v->exp->follow_ns, v->exp->snaplen);
+	p->follow_own = 1;
+	p->follow_exp = v->exp;
 }
 
 static int on_fork(struct pr_consumer *c, const struct pr_fork *e, size_t len)
 {
+	struct pr_proc *p;
+
 	if (len < sizeof(*e))
 		return -1;
-	pr_proctab_fork(c->procs, e->ptgid, e->pstart, e->h.tgid, e->h.start, e->h.time);
+	p = pr_proctab_fork(c->procs, e->ptgid, e->pstart, e->h.tgid, e->h.start, e->h.time);
+	/* a followed process's children are followed into its incident
+	 * (the kernel does the same for their flows) */
+	if (p && p->parent && p->parent->follow_token && e->h.time <= p->parent->follow_until) {
+		p->follow_token = p->parent->follow_token;
+		p->follow_until = p->parent->follow_until;
+		p->follow_own = 0;
+		p->follow_exp = NULL;
+	}
 	return 0;
 }
 
@@ -386,7 +713,7 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 	if (pr_exe_sha256(p->pid, exe, pr_dev_from_kernel(p->exe_dev), p->exe_ino, p->exe_mtime_sec,
 			  p->exe_mtime_nsec, p->sha256))
 		p->sha256[0] = '\0';
-	pr_proc_add_recent(p, e->h.time, PR_RK_EXEC, exe, NULL);
+	add_recent(c, p, e->h.time, PR_RK_EXEC, exe, NULL);
 	if (!p->exited)
 		pr_consumer_verdict(c, p, e->exec_seq);
 
@@ -396,6 +723,7 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 	viol.time = e->h.time;
 	for (size_t i = 0; i < n; i++)
 		raise_incident(c, p, &v[i], &viol);
+	follow_last(c, p);
 	return 0;
 }
 
@@ -454,7 +782,7 @@ static int on_file(struct pr_consumer *c, const struct pr_file *e, size_t len)
 		p = pr_proctab_adopt(c->procs, "/proc", e->h.tgid, e->h.start);
 	if (!p)
 		return 0;
-	pr_proc_add_recent(p, e->h.time, fop_recent[e->op], path, path2[0] ? path2 : NULL);
+	add_recent(c, p, e->h.time, fop_recent[e->op], path, path2[0] ? path2 : NULL);
 
 	build_ctx(p, &j);
 	n = pr_judge_write(c->policy, &j.sc, path, v, VERDICTS_MAX);
@@ -483,6 +811,7 @@ static int on_file(struct pr_consumer *c, const struct pr_file *e, size_t len)
 		viol.path = path2;
 		raise_incident(c, p, &v2[i], &viol);
 	}
+	follow_last(c, p);
 	return 0;
 }
 
@@ -605,7 +934,17 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 		snprintf(what, sizeof(what), "%s %s", proto, lep);
 	else
 		snprintf(what, sizeof(what), "%s %s -> %s", proto, lep, rep);
-	pr_proc_add_recent(p, e->h.time, nop_recent[e->op], what, res);
+	if (e->op <= PR_NOP_SEND && e->lport && e->rport) {
+		struct pr_flow_key k = { .family = e->family, .proto = e->proto,
+					 .lport = e->lport, .rport = e->rport };
+
+		memcpy(k.laddr, e->laddr, 16);
+		memcpy(k.raddr, e->raddr, 16);
+		pr_proc_add_recent_flow(p, e->h.time, nop_recent[e->op], what, res, &k);
+		c->event_raised = 0;
+	} else {
+		add_recent(c, p, e->h.time, nop_recent[e->op], what, res);
+	}
 
 	/* user space judges (the kernel's verdict may predate the image's) */
 	build_ctx(p, &j);
@@ -671,6 +1010,7 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 	viol.net = NULL;
 	viol.flow = NULL;
 	viol.expected = NULL;
+	follow_last(c, p);
 	if (!flow_id)
 		return 0;
 	if (raised) {

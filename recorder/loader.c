@@ -29,6 +29,9 @@ struct pr_probes {
 	unsigned attached;
 	int ncpus;
 	int cgroup_fd;                 /* root of the cgroup v2 tree, for cgroup_skb */
+	uint32_t ring_slots;           /* packet flight recorder, per CPU */
+	void *ring_buf;                /* its last read: slots x CPUs */
+	uint32_t *ring_keys;
 	char cgroup_root[256];
 };
 
@@ -264,7 +267,8 @@ static uint32_t at_least_one(size_t n)
 	return n ? (uint32_t)n : 1;
 }
 
-struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr)
+struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr,
+				 uint32_t pkt_ring_slots)
 {
 	struct pr_probes *p;
 	int err;
@@ -299,6 +303,12 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *
 	 * the high bits, a counter below */
 	p->skel->data->flow_next = ((uint64_t)time(NULL) << 20) + 1;
 	p->skel->rodata->net_on = nr->nexps > 0;
+	p->skel->rodata->ring_slots = pkt_ring_slots;
+	p->ring_slots = pkt_ring_slots;
+	if (bpf_map__set_max_entries(p->skel->maps.pkt_ring, at_least_one(pkt_ring_slots))) {
+		pr_log("cannot size the packet flight recorder to %u slots", pkt_ring_slots);
+		goto fail;
+	}
 	for (size_t i = 0; i < nr->nexps; i++)
 		if (nr->exps[i].snaplen > p->skel->rodata->net_snaplen_max)
 			p->skel->rodata->net_snaplen_max = nr->exps[i].snaplen;
@@ -357,6 +367,8 @@ void pr_probes_close(struct pr_probes *p)
 	polrec__destroy(p->skel);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
+	free(p->ring_buf);
+	free(p->ring_keys);
 	free(p);
 }
 
@@ -508,4 +520,53 @@ void pr_probes_capture_gc(struct pr_probes *p, uint64_t now_boot)
 void pr_probes_uncapture(struct pr_probes *p, const struct pr_flow_key *k)
 {
 	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.captures), k);
+}
+
+/* Read the whole packet flight recorder (every slot of every CPU, one
+ * batch syscall or a few) and hand each written slot to cb. */
+int pr_probes_read_ring(struct pr_probes *p, void (*cb)(const struct pr_ring_slot *s, void *arg),
+			void *arg)
+{
+	size_t vsz = (sizeof(struct pr_ring_slot) + 7) & ~(size_t)7;
+	int fd = bpf_map__fd(p->skel->maps.pkt_ring);
+	uint32_t done = 0, in = 0, out = 0;
+	int first = 1;
+
+	if (!p->ring_slots)
+		return 0;
+	if (!p->ring_buf) {
+		p->ring_buf = malloc((size_t)p->ring_slots * p->ncpus * vsz);
+		p->ring_keys = malloc((size_t)p->ring_slots * sizeof(uint32_t));
+		if (!p->ring_buf || !p->ring_keys)
+			return -1;
+	}
+	while (done < p->ring_slots) {
+		uint32_t count = p->ring_slots - done;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, p->ring_keys + done,
+					       (char *)p->ring_buf + (size_t)done * p->ncpus * vsz,
+					       &count, NULL);
+
+		done += count;
+		if (err && errno != ENOENT)
+			return -1;
+		if (err)
+			break;
+		in = out;
+		first = 0;
+	}
+	for (uint32_t i = 0; i < done; i++)
+		for (int c = 0; c < p->ncpus; c++) {
+			const struct pr_ring_slot *sl = (const void *)((char *)p->ring_buf +
+							((size_t)i * p->ncpus + c) * vsz);
+
+			if (sl->time && sl->caplen && sl->caplen <= PR_RING_SNAP &&
+			    sl->caplen <= sl->len)
+				cb(sl, arg);
+		}
+	return 0;
+}
+
+uint64_t pr_probes_flow_id(struct pr_probes *p)
+{
+	return __atomic_fetch_add(&p->skel->data->flow_next, 1, __ATOMIC_SEQ_CST);
 }

@@ -818,8 +818,13 @@ int pr_netrules_judge(const struct pr_netrules *r, unsigned netidx, enum pr_net_
 			return 0;
 		s = pr_netrules_lookup(r, netidx, PR_NT_INGRESS, family, raddr);
 		return pr_portset_has(s, proto, lport) ? 0 : PR_NJ_NOT_ALLOWED;
-	case PR_NOP_LISTEN:
 	case PR_NOP_BIND:
+		/* a TCP server is judged at listen; a TCP bind alone is a
+		 * client choosing its source port */
+		if (proto != IPPROTO_UDP)
+			return 0;
+		/* fall through */
+	case PR_NOP_LISTEN:
 		if (!(x->flags & PR_NE_INGRESS))
 			return 0;
 		s = x->serve < r->nportsets ? &r->portsets[x->serve] : NULL;

@@ -52,8 +52,9 @@ const struct pr_portset *pr_netrules_lookup(const struct pr_netrules *r, unsigne
  *   miss in lookup(EGRESS, raddr) is PR_NJ_NOT_ALLOWED.
  * - ACCEPT: with PR_NE_INGRESS, a miss of (proto, lport) in
  *   lookup(INGRESS, raddr = the peer) is PR_NJ_NOT_ALLOWED.
- * - LISTEN, BIND: with PR_NE_INGRESS, a miss of (proto, lport) in the
- *   serve set is PR_NJ_NOT_ALLOWED.
+ * - LISTEN, and BIND of a UDP socket (a TCP bind alone is a client
+ *   choosing its port): with PR_NE_INGRESS, a miss of (proto, lport) in
+ *   the serve set is PR_NJ_NOT_ALLOWED.
  * Otherwise (and for an unknown op or index) 0. */
 enum { PR_NJ_NOT_ALLOWED = 1, PR_NJ_DENIED = 2 };
 int pr_netrules_judge(const struct pr_netrules *r, unsigned netidx, enum pr_net_op op,

@@ -22,7 +22,8 @@
 
 #define DEFAULT_STORE "/var/lib/polrec"
 #define TICK_NS       1000000000ull /* housekeeping: drops, reaping */
-#define REAP_GRACE_NS (10 * 1000000000ull)
+#define DEFAULT_CONTEXT_WINDOW_NS (60 * 1000000000ull)
+#define DEFAULT_CONTEXT_BYTES (64ull << 20)
 #define POLL_MS       10
 
 int pr_verbose;
@@ -64,6 +65,12 @@ static void usage(FILE *f)
 		"  --print-default-policy  print the embedded default policy and exit\n"
 		"  --check-policy FILE     validate a policy file and exit (0 valid, 2 invalid)\n"
 		"  --ring-bytes N          kernel ring buffer size (power of two, default 16 MiB)\n"
+		"  --context-window D      activity kept before a violation, and how long exited\n"
+		"                          processes stay for it (default 60s, at most 1h)\n"
+		"  --context-memory N      cap on the process table and its recent events\n"
+		"                          (default 64M; exited processes go first, counted)\n"
+		"  --packet-ring N         packet flight recorder slots per CPU, each the first\n"
+		"                          128 bytes of a packet (default 2048; 0 = off)\n"
 		"  --record-all-writes     send every write-open to user space (more context,\n"
 		"                          more cost); default: only watched trees and subjects\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
@@ -130,6 +137,35 @@ static void account_packet_drops(struct pr_consumer *c, uint64_t since)
 	}
 }
 
+/* Context the cap evicted, follow events the queue refused. */
+static void account_context_drops(struct pr_consumer *c, uint64_t since)
+{
+	static uint64_t procs_seen, events_seen, follow_seen;
+	uint64_t t = clock_ns(CLOCK_REALTIME), procs, events, follow;
+
+	pr_proctab_cap_stats(c->procs, &procs, &events);
+	follow = pr_writer_events_dropped(c->writer) + c->follow_dropped;
+	if (procs != procs_seen || events != events_seen) {
+		pr_log("context memory cap (%zu bytes in use): %llu exited processes and %llu of "
+		       "their recent events let go early", pr_proctab_memory(),
+		       (unsigned long long)(procs - procs_seen),
+		       (unsigned long long)(events - events_seen));
+		if (events != events_seen)
+			pr_writer_submit(c->writer, pr_job_loss(since, t, "context-cap", "event",
+								events - events_seen));
+		procs_seen = procs;
+		events_seen = events;
+	}
+	if (follow != follow_seen) {
+		pr_log("store writer behind: %llu follow events dropped",
+		       (unsigned long long)(follow - follow_seen));
+		pr_writer_submit(c->writer, pr_job_loss(since, t, "recorder-queue", "follow-event",
+							follow - follow_seen));
+		c->lost_total += follow - follow_seen;
+		follow_seen = follow;
+	}
+}
+
 static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t last[],
 			  uint64_t *since)
 {
@@ -143,6 +179,7 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 
 	account_writer_drops(c, &c->writer_dropped_seen, *since);
 	account_packet_drops(c, *since);
+	account_context_drops(c, *since);
 	if (pr_probes_drops(pb, now)) {
 		pr_log("cannot read the kernel drop counters: %s", strerror(errno));
 		return;
@@ -188,6 +225,55 @@ static int check_policy(const char *file)
 
 static int record_all_writes;
 static uint32_t ring_bytes;
+static uint64_t context_window_ns = DEFAULT_CONTEXT_WINDOW_NS;
+static uint64_t context_bytes = DEFAULT_CONTEXT_BYTES;
+static uint32_t pkt_ring_slots = PR_RING_SLOTS_DEFAULT;
+
+/* "90s", "2m", "500ms", "1h": at most 1 h */
+static int parse_window(const char *arg, uint64_t *out)
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "ms", 1000000ull }, { "s", 1000000000ull }, { "m", 60000000000ull },
+		{ "h", 3600000000000ull },
+	};
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	for (size_t i = 0; !errno && end != arg && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) || v > 3600000000000ull / units[i].ns)
+			continue;
+		*out = v * units[i].ns;
+		return 0;
+	}
+	pr_log("--context-window '%s': expected a duration like 60s, 5m or 500ms, at most 1h", arg);
+	return -1;
+}
+
+/* bytes with an optional K, M or G suffix, at least 1 MiB */
+static int parse_bytes(const char *arg, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!errno && end != arg) {
+		if (!strcmp(end, "K") || !strcmp(end, "k"))
+			v <<= 10, end++;
+		else if (!strcmp(end, "M"))
+			v <<= 20, end++;
+		else if (!strcmp(end, "G"))
+			v <<= 30, end++;
+	}
+	if (errno || end == arg || *end || v < (1ull << 20) || v > (1ull << 40)) {
+		pr_log("--context-memory '%s': expected bytes (K, M, G suffixes) from 1M to 1024G", arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
 
 static void seed_verdict(struct pr_proc *p, void *arg)
 {
@@ -205,6 +291,7 @@ static int run(const char *policy_file, const char *store_dir)
 	struct ring_buffer *rb = NULL;
 	struct pr_consumer c = {0};
 	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
+	uint64_t evicted = 0, evicted_events = 0;
 	char err[512], detail[512] = "";
 	struct sigaction sa = {0};
 	long seeded;
@@ -239,6 +326,8 @@ static int run(const char *policy_file, const char *store_dir)
 		goto out;
 	c.policy = compiled;
 	c.net = netrules;
+	c.context_window_ns = context_window_ns;
+	pr_proctab_set_cap(c.procs, context_bytes);
 	c.boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	c.writer = pr_writer_start(store);
 	if (!c.writer)
@@ -246,7 +335,7 @@ static int run(const char *policy_file, const char *store_dir)
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
-	probes = pr_probes_open(ring_bytes, netrules);
+	probes = pr_probes_open(ring_bytes, netrules, pkt_ring_slots);
 	if (!probes)
 		goto out;
 	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
@@ -287,7 +376,8 @@ static int run(const char *policy_file, const char *store_dir)
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			pr_probes_capture_gc(probes, clock_ns(CLOCK_BOOTTIME));
 			account_drops(probes, &c, drops_last, &drops_since);
-			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
+			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), context_window_ns);
+			pr_proctab_enforce_cap(c.procs);
 			next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
 		}
 	}
@@ -297,17 +387,20 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_consumer_flush(&c, clock_ns(CLOCK_BOOTTIME));
 	account_drops(probes, &c, drops_last, &drops_since);
 	pr_writer_stats(c.writer, &w_ok, &w_bad, &w_drop);
+	pr_proctab_cap_stats(c.procs, &evicted, &evicted_events);
 	snprintf(detail, sizeof(detail),
 		 "incidents=%llu exec=%llu file=%llu net=%llu packets=%llu fork=%llu exit=%llu "
 		 "lost=%llu malformed=%llu verdict_errors=%llu queue_dropped=%llu "
-		 "unclaimed_packets=%llu orphan_flows=%llu",
+		 "unclaimed_packets=%llu orphan_flows=%llu joined=%llu context_bytes=%zu "
+		 "context_peak=%zu context_evicted=%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
 		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_NET],
 		 (unsigned long long)c.nevents[PR_EV_PKT], (unsigned long long)c.nevents[PR_EV_FORK],
 		 (unsigned long long)c.nevents[PR_EV_EXIT], (unsigned long long)c.lost_total,
 		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors,
 		 (unsigned long long)w_drop, (unsigned long long)c.pkts_unclaimed,
-		 (unsigned long long)c.flows_orphaned);
+		 (unsigned long long)c.flows_orphaned, (unsigned long long)c.njoined,
+		 pr_proctab_memory(), pr_proctab_peak(c.procs), (unsigned long long)evicted);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:
@@ -355,6 +448,9 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"record-all-writes", no_argument, NULL, 'W'},
 		{"ring-bytes", required_argument, NULL, 'R'},
+		{"context-window", required_argument, NULL, 'w'},
+		{"context-memory", required_argument, NULL, 'm'},
+		{"packet-ring", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -384,6 +480,28 @@ int main(int argc, char **argv)
 			if (parse_ring_bytes(optarg, &ring_bytes))
 				return 2;
 			break;
+		case 'w':
+			if (parse_window(optarg, &context_window_ns))
+				return 2;
+			break;
+		case 'm':
+			if (parse_bytes(optarg, &context_bytes))
+				return 2;
+			break;
+		case 'k': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > PR_RING_SLOTS_MAX) {
+				pr_log("--packet-ring '%s': expected slots per CPU, 0 (off) to %u",
+				       optarg, PR_RING_SLOTS_MAX);
+				return 2;
+			}
+			pkt_ring_slots = (uint32_t)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

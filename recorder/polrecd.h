@@ -21,7 +21,14 @@ struct pr_probes;
 /* Checks root and BPF, mounts tracefs when missing, loads and attaches
  * every probe. ring_bytes: ring buffer size (0: PR_RINGBUF_BYTES; else a
  * power of two, at least one page). Returns NULL after logging one line. */
-struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr);
+struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr,
+				 uint32_t pkt_ring_slots);
+/* The packet flight recorder (events.h, pr_ring_slot): every written slot
+ * of every CPU, read now. */
+int pr_probes_read_ring(struct pr_probes *p, void (*cb)(const struct pr_ring_slot *s, void *arg),
+			void *arg);
+/* A new flow id (shared with the kernel's counter). */
+uint64_t pr_probes_flow_id(struct pr_probes *p);
 int pr_probes_ringbuf_fd(struct pr_probes *p);
 unsigned pr_probes_attached(struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
@@ -57,6 +64,8 @@ struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 			       const struct pr_proc_rec *lineage, size_t nlineage,
 			       const struct pr_event_rec *events, size_t nevents,
 			       uint64_t token, const struct pr_flow_rec *flow);
+/* Events appended to the incident named by token (follow window, joins). */
+struct pr_job *pr_job_events(uint64_t token, const struct pr_event_rec *ev, size_t n);
 /* A flow of the incident named by token (the follow window). */
 struct pr_job *pr_job_flow(uint64_t token, const struct pr_flow_rec *f);
 /* Packets, batched: add copies the data. */
@@ -65,6 +74,8 @@ int pr_job_add_packet(struct pr_job *j, const struct pr_packet_rec *p);
 size_t pr_job_npackets(const struct pr_job *j);
 /* Packets refused by the queue budget (they may use half of it). */
 uint64_t pr_writer_packets_dropped(struct pr_writer *w);
+/* Follow events refused by the queue budget. */
+uint64_t pr_writer_events_dropped(struct pr_writer *w);
 struct pr_job *pr_job_loss(uint64_t from, uint64_t to, const char *stage,
 			   const char *kind, uint64_t count);
 struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail);
@@ -101,6 +112,11 @@ struct pr_consumer {
 	uint64_t flows_dropped;   /* follow flows the writer queue refused */
 	uint64_t flows_orphaned;  /* captured flows no incident claimed */
 	uint64_t pkts_unclaimed;  /* packets of provisional flows nothing claimed */
+	uint64_t context_window_ns; /* family activity before a violation kept */
+	uint64_t family_skipped;  /* family members beyond the per-incident cap */
+	uint64_t njoined;         /* violations that joined an open incident */
+	uint64_t follow_dropped;  /* follow events the writer queue refused */
+	int event_raised;         /* the event being handled opened/joined an incident */
 	uint64_t last_boot;
 };
 /* Hand the batched packets to the writer (each poll round); packets held

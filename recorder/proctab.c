@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ struct pr_proctab {
 	size_t count;
 	struct pr_proc *exited_head, *exited_tail;
 	uint64_t tick_ns;              /* 10^9 / USER_HZ */
+	size_t cap;                    /* context memory cap, 0 = none */
+	size_t peak;                   /* most memory held after enforcing the cap */
+	uint64_t evicted, events_dropped;
 };
 
 /* ---- allocation: running out of memory is fatal, as in redis ---- */
@@ -43,9 +47,32 @@ void *pr_xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/* Memory the table holds (entries and their strings), for the context
+ * cap: counted with malloc_usable_size at allocation and release. */
+static size_t pt_mem;
+
+static void *pt_acct(void *p)
+{
+	pt_mem += malloc_usable_size(p);
+	return p;
+}
+
+static void pfree(void *p)
+{
+	if (!p)
+		return;
+	pt_mem -= malloc_usable_size(p);
+	free(p);
+}
+
+size_t pr_proctab_memory(void)
+{
+	return pt_mem;
+}
+
 static char *xmemdup0(const char *s, size_t len)
 {
-	char *p = pr_xcalloc(1, len + 1);
+	char *p = pt_acct(pr_xcalloc(1, len + 1));
 
 	if (len)
 		memcpy(p, s, len);
@@ -90,7 +117,7 @@ void pr_proc_set_str(char **field, const char *s, size_t len)
 {
 	char *copy = xmemdup0(s, len);
 
-	free(*field);
+	pfree(*field);
 	*field = copy;
 }
 
@@ -103,8 +130,9 @@ void pr_proc_set_argv(struct pr_proc *p, const char *argv, size_t len, uint32_t 
 
 static void recent_clear(struct pr_recent *r)
 {
-	free(r->path);
-	free(r->path2);
+	pfree(r->path);
+	pfree(r->path2);
+	pfree(r->flow);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -123,6 +151,17 @@ void pr_proc_add_recent(struct pr_proc *p, uint64_t time, uint8_t kind,
 		p->recent_count++;
 }
 
+void pr_proc_add_recent_flow(struct pr_proc *p, uint64_t time, uint8_t kind, const char *path,
+			     const char *path2, const struct pr_flow_key *flow)
+{
+	struct pr_recent *r;
+
+	pr_proc_add_recent(p, time, kind, path, path2);
+	r = &p->recent[(p->recent_head + PR_RECENT_MAX - 1) % PR_RECENT_MAX];
+	r->flow = pt_acct(pr_xcalloc(1, sizeof(*r->flow)));
+	*r->flow = *flow;
+}
+
 const struct pr_recent *pr_proc_recent_at(const struct pr_proc *p, unsigned i)
 {
 	unsigned oldest;
@@ -137,7 +176,7 @@ const struct pr_recent *pr_proc_recent_at(const struct pr_proc *p, unsigned i)
 
 static struct pr_proc *proc_new(uint32_t pid, uint64_t start)
 {
-	struct pr_proc *p = pr_xcalloc(1, sizeof(*p));
+	struct pr_proc *p = pt_acct(pr_xcalloc(1, sizeof(*p)));
 
 	p->pid = pid;
 	p->start = start;
@@ -154,12 +193,12 @@ static void proc_free(struct pr_proc *p)
 
 	for (i = 0; i < PR_RECENT_MAX; i++)
 		recent_clear(&p->recent[i]);
-	free(p->exe);
-	free(p->argv);
-	free(p->cwd);
-	free(p->cgroup);
-	free(p->container_id);
-	free(p);
+	pfree(p->exe);
+	pfree(p->argv);
+	pfree(p->cwd);
+	pfree(p->cgroup);
+	pfree(p->container_id);
+	pfree(p);
 }
 
 /* The image a child inherits at fork: everything but identity, exit and
@@ -174,11 +213,11 @@ static void proc_copy_image(struct pr_proc *dst, const struct pr_proc *src)
 	pr_proc_set_str(&dst->exe, src->exe, strlen(src->exe));
 	pr_proc_set_argv(dst, src->argv, src->argv_len, src->argc);
 	dst->flags = src->flags;
-	free(dst->cwd);
+	pfree(dst->cwd);
 	dst->cwd = xstrdup_or_null(src->cwd);
-	free(dst->cgroup);
+	pfree(dst->cgroup);
 	dst->cgroup = xstrdup_or_null(src->cgroup);
-	free(dst->container_id);
+	pfree(dst->container_id);
 	dst->container_id = xstrdup_or_null(src->container_id);
 	memcpy(dst->sha256, src->sha256, sizeof(dst->sha256));
 	dst->exe_dev = src->exe_dev;
@@ -440,6 +479,51 @@ size_t pr_proctab_reap(struct pr_proctab *t, uint64_t now, uint64_t grace_ns)
 	return n;
 }
 
+/* ---- the context cap ----
+ * Over the cap, exited processes go first, oldest exit first, before
+ * their grace period ends (those with live children stay, for lineage,
+ * but lose their recent events); what goes is counted. */
+void pr_proctab_set_cap(struct pr_proctab *t, size_t bytes)
+{
+	t->cap = bytes;
+}
+
+void pr_proctab_cap_stats(const struct pr_proctab *t, uint64_t *evicted, uint64_t *events)
+{
+	*evicted = t->evicted;
+	*events = t->events_dropped;
+}
+
+void pr_proctab_enforce_cap(struct pr_proctab *t)
+{
+	struct pr_proc *p, *next;
+
+	if (!t->cap || pt_mem <= t->cap) {
+		if (pt_mem > t->peak)
+			t->peak = pt_mem;
+		return;
+	}
+	for (p = t->exited_head; p && pt_mem > t->cap; p = next) {
+		next = p->lnext;
+		t->events_dropped += p->recent_count;
+		if (p->nchildren) {
+			for (unsigned i = 0; i < PR_RECENT_MAX; i++)
+				recent_clear(&p->recent[i]);
+			p->recent_count = 0;
+			p->recent_head = 0;
+			continue;
+		}
+		t->evicted += reap_chain(t, p, UINT64_MAX, 0, &next);
+	}
+	if (pt_mem > t->peak)
+		t->peak = pt_mem;
+}
+
+size_t pr_proctab_peak(const struct pr_proctab *t)
+{
+	return t->peak;
+}
+
 /* ---- creation ---- */
 
 struct pr_proc *pr_proctab_get(struct pr_proctab *t, uint32_t pid, uint64_t start)
@@ -457,8 +541,10 @@ struct pr_proc *pr_proctab_get(struct pr_proctab *t, uint32_t pid, uint64_t star
 struct pr_proc *pr_proctab_fork(struct pr_proctab *t, uint32_t ppid, uint64_t pstart,
 				uint32_t pid, uint64_t start, uint64_t time)
 {
-	struct pr_proc *p = pr_proctab_lookup(t, pid, start), *parent;
+	struct pr_proc *p, *parent;
 
+	pr_proctab_enforce_cap(t);
+	p = pr_proctab_lookup(t, pid, start);
 	if (p)
 		return p;
 	parent = pr_proctab_lookup(t, ppid, pstart);
@@ -668,7 +754,7 @@ static void seed_exe(struct pr_proc *p, int dirfd)
 
 	if (!exe)
 		return;  /* kernel thread, or not ours to read */
-	free(p->exe);
+	pfree(p->exe);
 	p->exe = exe;
 	if (fstatat(dirfd, "exe", &st, 0) == 0) {
 		p->exe_dev = pr_dev_to_kernel(st.st_dev);

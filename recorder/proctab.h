@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "probes/events.h"
 
 #define PR_RECENT_MAX 32   /* recent exec/file events kept per process */
 
@@ -23,6 +24,7 @@ struct pr_recent {
 	uint8_t kind;        /* enum pr_recent_kind */
 	char *path;          /* owned */
 	char *path2;         /* owned, rename source or NULL */
+	struct pr_flow_key *flow; /* owned: a connection's flow, or NULL */
 };
 
 enum pr_recent_kind {
@@ -69,6 +71,9 @@ struct pr_proc {
 	/* after an incident: its new flows belong to that incident until
 	 * follow_until (boot ns); follow_token names the incident */
 	uint64_t follow_token, follow_until;
+	int follow_own;          /* the violator of that incident, not a descendant */
+	const void *follow_exp;  /* the expectation it broke (a later break of the
+				  * same one within the window joins the incident) */
 
 	struct pr_proc *hnext;   /* hash chain (internal) */
 	struct pr_proc *lnext, *lprev; /* exited list (internal) */
@@ -127,6 +132,18 @@ void pr_proc_set_argv(struct pr_proc *p, const char *argv, size_t len, uint32_t 
 void pr_proctab_exit(struct pr_proctab *t, struct pr_proc *p, int32_t code, uint64_t time);
 size_t pr_proctab_reap(struct pr_proctab *t, uint64_t now, uint64_t grace_ns);
 
+/* Memory the process tables hold (entries, strings, recent events). */
+size_t pr_proctab_memory(void);
+/* Cap it (0 = no cap): pr_proctab_enforce_cap frees exited processes,
+ * oldest exit first, before their grace ends (those with live children
+ * only lose their recent events) until under the cap; live processes are
+ * never dropped. Counted: processes evicted, recent events dropped. */
+void pr_proctab_set_cap(struct pr_proctab *t, size_t bytes);
+void pr_proctab_enforce_cap(struct pr_proctab *t);
+void pr_proctab_cap_stats(const struct pr_proctab *t, uint64_t *evicted, uint64_t *events);
+/* The most memory held at any enforcement point (fork, tick). */
+size_t pr_proctab_peak(const struct pr_proctab *t);
+
 /* p, its parent at creation, ... up to the root (pid 1 or the oldest
  * known). Returns the count written (at most max). Cycles are impossible
  * by construction but the walk is bounded by max anyway. */
@@ -135,6 +152,9 @@ size_t pr_proctab_lineage(struct pr_proc *p, struct pr_proc **out, size_t max);
 /* Append to the recent ring (copies the strings; the oldest is dropped). */
 void pr_proc_add_recent(struct pr_proc *p, uint64_t time, uint8_t kind,
 			const char *path, const char *path2);
+/* The same for a connection, with its flow (copied). */
+void pr_proc_add_recent_flow(struct pr_proc *p, uint64_t time, uint8_t kind, const char *path,
+			     const char *path2, const struct pr_flow_key *flow);
 /* The i-th entry of the recent ring, 0 = oldest, recent_count - 1 =
  * newest; NULL when i >= recent_count. recent_head is the next slot
  * written. */

@@ -16,7 +16,7 @@
 #include <string.h>
 #include "recorder/polrecd.h"
 
-enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS };
+enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS, JOB_EVENTS };
 
 #define WRITER_BATCH 1024 /* jobs per transaction */
 /* Incident ids by the consumer's token, for flows that arrive after their
@@ -56,6 +56,7 @@ struct pr_writer {
 	int stopping;
 	uint64_t written, failed, dropped;
 	uint64_t pkts_dropped;     /* packets the queue budget refused */
+	uint64_t events_dropped;   /* follow events the queue budget refused */
 	struct { uint64_t token; int64_t id; } tokens[TOKENS_KEPT];
 };
 
@@ -146,6 +147,39 @@ static int copy_net(struct pr_job *j, struct pr_net_rec *d, const struct pr_net_
 	return d->direction && d->protocol && d->src && d->dst && d->result ? 0 : -1;
 }
 
+static int copy_events(struct pr_job *j, const struct pr_event_rec *events, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct pr_event_rec *e = &j->events[k];
+
+		*e = events[k];
+		e->kind = job_str(j, events[k].kind);
+		e->path = job_str(j, events[k].path);
+		e->path2 = job_str(j, events[k].path2);
+		e->detail = job_str(j, events[k].detail);
+		if (!e->kind || !e->path || !e->path2 || !e->detail)
+			return -1;
+	}
+	return 0;
+}
+
+struct pr_job *pr_job_events(uint64_t token, const struct pr_event_rec *ev, size_t n)
+{
+	struct pr_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->type = JOB_EVENTS;
+	j->token = token;
+	j->events = job_alloc(j, n * sizeof(*j->events));
+	if (!j->events || copy_events(j, ev, n)) {
+		job_free(j);
+		return NULL;
+	}
+	j->nevents = n;
+	return j;
+}
+
 struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 			       const struct pr_proc_rec *lineage, size_t nlineage,
 			       const struct pr_event_rec *events, size_t nevents,
@@ -188,17 +222,8 @@ struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 	for (size_t k = 0; k < nlineage; k++)
 		if (copy_proc(j, &j->lineage[k], &lineage[k]))
 			goto fail;
-	for (size_t k = 0; k < nevents; k++) {
-		struct pr_event_rec *e = &j->events[k];
-
-		*e = events[k];
-		e->kind = job_str(j, events[k].kind);
-		e->path = job_str(j, events[k].path);
-		e->path2 = job_str(j, events[k].path2);
-		e->detail = job_str(j, events[k].detail);
-		if (!e->kind || !e->path || !e->path2 || !e->detail)
-			goto fail;
-	}
+	if (copy_events(j, events, nevents))
+		goto fail;
 	j->nlineage = nlineage;
 	j->nevents = nevents;
 	return j;
@@ -336,6 +361,14 @@ static int write_job(struct pr_writer *w, struct pr_job *j)
 		return j->has_flow ? write_flow(w, &j->flow, j->token) : 0;
 	case JOB_FLOW:
 		return write_flow(w, &j->flow, j->token);
+	case JOB_EVENTS:
+		id = token_id(w, j->token);
+		if (id < 0) {
+			pr_log("%zu follow events: their incident was not written (dropped or failed)",
+			       j->nevents);
+			return -1;
+		}
+		return pr_store_append_events(s, id, j->events, j->nevents);
 	case JOB_PACKETS:
 		return pr_store_add_packets(s, j->pkts, j->npkts);
 	case JOB_LOSS:
@@ -467,6 +500,14 @@ int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 		job_free(job);
 		return -1;
 	}
+	if (job->type == JOB_EVENTS &&
+	    (w->queued >= PR_WRITER_QUEUE_MAX ||
+	     w->queued_bytes + job->bytes > PR_WRITER_QUEUE_BYTES)) {
+		w->events_dropped += job->nevents;
+		pthread_mutex_unlock(&w->lock);
+		job_free(job);
+		return -1;
+	}
 	if (job->type == JOB_INCIDENT &&
 	    (w->queued >= PR_WRITER_QUEUE_MAX ||
 	     w->queued_bytes + job->bytes > PR_WRITER_QUEUE_BYTES)) {
@@ -494,6 +535,16 @@ void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, u
 	*failed = w->failed;
 	*dropped = w->dropped;
 	pthread_mutex_unlock(&w->lock);
+}
+
+uint64_t pr_writer_events_dropped(struct pr_writer *w)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->events_dropped;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 uint64_t pr_writer_packets_dropped(struct pr_writer *w)

@@ -9,12 +9,15 @@
  * last committed state, never the writer's open transaction).
  *
  * Schema versions: PRAGMA user_version; migrations[] is the numbered list
- * (001-initial.sql is version 1, 002-network.sql version 2, ...). WRITE
- * mode applies the missing ones in one transaction. READ mode never
- * migrates: a store newer than this build is refused; an older one is read
- * as it is: version 1 has no network tables, so its incidents have no
- * network side, flows or packets (readers check s->version before touching
- * a table a version lacks).
+ * (001-initial.sql is version 1, 002-network.sql version 2,
+ * 003-follow.sql version 3, ...). WRITE mode applies the missing ones in
+ * one transaction. READ mode never migrates: a store newer than this build
+ * is refused; an older one is read as it is: version 1 has no network
+ * tables, so its incidents have no network side, flows or packets;
+ * versions 1 and 2 have no event marks, follow windows or joined
+ * violations, so their events read as context, follow_until as 0 and
+ * violations as 1 (readers check s->version before touching a table or
+ * column a version lacks, and pick the statement variant that has it).
  *
  * Readers copy everything they return into an arena owned by the returned
  * object; one free releases it all. Byte fields are bound and read as
@@ -44,6 +47,8 @@ extern const char pr_schema_001[];
 extern const size_t pr_schema_001_len;
 extern const char pr_schema_002[];
 extern const size_t pr_schema_002_len;
+extern const char pr_schema_003[];
+extern const size_t pr_schema_003_len;
 
 #define PR_DB_NAME        "polrec.db"
 #define PR_APPLICATION_ID 1886350450 /* 'polr', set by 001-initial.sql */
@@ -54,8 +59,10 @@ extern const size_t pr_schema_002_len;
 static const char *const migrations[] = {
 	pr_schema_001, /* version 1 */
 	pr_schema_002, /* version 2: network incidents, flows, packets */
+	pr_schema_003, /* version 3: event marks, follow windows, joined violations */
 };
 #define PR_SCHEMA_NETWORK 2 /* first version with the network tables */
+#define PR_SCHEMA_FOLLOW 3  /* first version with marks, follow_until, violations */
 #define PR_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ---- arena: all memory a reader returns ---- */
@@ -166,6 +173,7 @@ static void arena_reset(struct arena *a)
 #define INC_NCOLS 11
 
 #define EVENT_COLS "time, kind, pid, start_boot, path, path2, detail"
+#define EVENT_NCOLS 7 /* then the mark */
 
 /* The network side, after the violator's columns; NULLs before version 2. */
 #define NET_COLS(t)                                                          \
@@ -173,15 +181,38 @@ static void arena_reset(struct arena *a)
 	"dport, " t "result, " t "flow_id"
 #define NET_NULLS "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 #define NET_COL (INC_NCOLS + 1 + PROC_NCOLS)
-#define INC_SELECT(net)                                                      \
-	"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.") ", " net          \
-	" FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
+/* The flight recorder's columns, after the network side; constants before
+ * version 3. */
+#define FOLLOW_COLS "i.follow_until, i.violations"
+#define FOLLOW_CONSTS "0, 1"
+#define FOLLOW_COL (NET_COL + 8)
+#define INC_SELECT(net, follow)                                              \
+	"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.") ", " net ", "     \
+	follow " FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
 #define NET_JOIN " LEFT JOIN incident_network n ON n.incident_id = i.id"
 #define INC_LIST_WHERE                                                       \
 	" WHERE i.time >= ?1 AND i.time < ?2"                                \
 	" AND (?3 IS NULL OR i.policy = ?3)"                                 \
 	" AND (?4 IS NULL OR i.severity = ?4)"                               \
 	" ORDER BY i.time, i.id"
+
+/* mark: "mark", or "0" before version 3. */
+#define GET_EVENTS_SQL(mark)                                                 \
+	"SELECT " EVENT_COLS ", mk FROM ("                                   \
+	" SELECT " EVENT_COLS ", " mark " AS mk, incident_id AS iid, seq"     \
+	"  FROM incident_events WHERE incident_id = ?1"                      \
+	" UNION ALL"                                                         \
+	" SELECT * FROM (SELECT " EVENT_COLS ", 0 AS mk, incident_id AS iid, seq" \
+	"  FROM incident_events"                                             \
+	"  WHERE pid = ?2 AND start_boot = ?3 AND time <= ?4 AND incident_id < ?1" \
+	"  ORDER BY time DESC, iid DESC, seq DESC LIMIT 32))"                \
+	" ORDER BY time, iid, seq"
+/* Duplicates (the same event stored with several incidents) come next to
+ * each other, the one to keep first. */
+#define TIMELINE_SQL(mark, where)                                            \
+	"SELECT " EVENT_COLS ", " mark " AS mk, incident_id FROM incident_events" \
+	" WHERE time >= ?1 AND time < ?2" where                              \
+	" ORDER BY time, pid, start_boot, kind, path, mk DESC, incident_id, seq"
 
 #define FLOW_COLS                                                            \
 	"flow_id, incident_id, time, role, protocol, local, lport, remote, "  \
@@ -219,6 +250,18 @@ enum stmt_id {
 	ST_LOSSES,
 	ST_LIST_INCIDENTS_V1,
 	ST_GET_INCIDENT_V1,
+	ST_LIST_INCIDENTS_V2,
+	ST_GET_INCIDENT_V2,
+	ST_GET_EVENTS_V2,
+	ST_APPEND_INFO,
+	ST_ADD_VIOLATIONS,
+	ST_GAPS,
+	ST_TIMELINE,
+	ST_TIMELINE_PID,
+	ST_TIMELINE_PROC,
+	ST_TIMELINE_V2,
+	ST_TIMELINE_PID_V2,
+	ST_TIMELINE_PROC_V2,
 	ST_INS_NET,
 	ST_INS_FLOW,
 	ST_INS_PACKET,
@@ -257,8 +300,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 		PROC_UPDATE_EXIT " RETURNING id",
 	[ST_INS_INCIDENT] =
 		"INSERT INTO incidents (time, policy, rule, severity, kind, action, "
-		"path, expected, actual, lost_events) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"path, expected, actual, lost_events, follow_until, violations) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_SET_INCIDENT_IMAGE] =
 		"UPDATE incidents SET proc_image_id = ? WHERE id = ?",
 	[ST_INS_IMAGE] =
@@ -268,34 +311,49 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"INSERT INTO incident_lineage (incident_id, depth, image_id) "
 		"VALUES (?, ?, ?)",
 	[ST_INS_EVENT] =
-		"INSERT INTO incident_events (incident_id, seq, " EVENT_COLS ") "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO incident_events (incident_id, seq, " EVENT_COLS ", mark) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_LOSS] =
 		"INSERT INTO losses (from_time, to_time, stage, kind, count) "
 		"VALUES (?, ?, ?, ?, ?)",
 	[ST_INS_RUN] = "INSERT INTO runs (time, what, detail) VALUES (?, ?, ?)",
-	[ST_LIST_INCIDENTS] = INC_SELECT(NET_COLS("n.")) NET_JOIN INC_LIST_WHERE,
-	[ST_LIST_INCIDENTS_V1] = INC_SELECT(NET_NULLS) INC_LIST_WHERE,
-	[ST_GET_INCIDENT] = INC_SELECT(NET_COLS("n.")) NET_JOIN " WHERE i.id = ?",
-	[ST_GET_INCIDENT_V1] = INC_SELECT(NET_NULLS) " WHERE i.id = ?",
+	[ST_LIST_INCIDENTS] =
+		INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN INC_LIST_WHERE,
+	[ST_LIST_INCIDENTS_V2] =
+		INC_SELECT(NET_COLS("n."), FOLLOW_CONSTS) NET_JOIN INC_LIST_WHERE,
+	[ST_LIST_INCIDENTS_V1] = INC_SELECT(NET_NULLS, FOLLOW_CONSTS) INC_LIST_WHERE,
+	[ST_GET_INCIDENT] =
+		INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN " WHERE i.id = ?",
+	[ST_GET_INCIDENT_V2] =
+		INC_SELECT(NET_COLS("n."), FOLLOW_CONSTS) NET_JOIN " WHERE i.id = ?",
+	[ST_GET_INCIDENT_V1] = INC_SELECT(NET_NULLS, FOLLOW_CONSTS) " WHERE i.id = ?",
 	[ST_GET_LINEAGE] =
 		"SELECT p.id, " PROC_COLS("p.")
 		" FROM incident_lineage l LEFT JOIN proc_images p ON p.id = l.image_id"
 		" WHERE l.incident_id = ? ORDER BY l.depth",
 	/* An incident stores only the violator's events that no earlier
 	 * incident of the same process stored; its timeline is those plus
-	 * the violator's latest PR_STORE_EARLIER_EVENTS events from earlier
-	 * incidents, up to its time. */
-	[ST_GET_EVENTS] =
-		"SELECT " EVENT_COLS " FROM ("
-		" SELECT " EVENT_COLS ", incident_id AS iid, seq FROM incident_events"
-		"  WHERE incident_id = ?1"
-		" UNION ALL"
-		" SELECT * FROM (SELECT " EVENT_COLS ", incident_id AS iid, seq"
-		"  FROM incident_events"
-		"  WHERE pid = ?2 AND start_boot = ?3 AND time <= ?4 AND incident_id < ?1"
-		"  ORDER BY time DESC, iid DESC, seq DESC LIMIT 32))"
-		" ORDER BY time, iid, seq",
+	 * the violator's latest 32 events from earlier incidents, up to its
+	 * time (context here, whatever they were there). */
+	[ST_GET_EVENTS] = GET_EVENTS_SQL("mark"),
+	[ST_GET_EVENTS_V2] = GET_EVENTS_SQL("0"),
+	[ST_APPEND_INFO] =
+		"SELECT (SELECT count(*) FROM incidents WHERE id = ?1),"
+		" (SELECT coalesce(max(seq) + 1, 0) FROM incident_events WHERE incident_id = ?1)",
+	[ST_ADD_VIOLATIONS] =
+		"UPDATE incidents SET violations = violations + ?2 WHERE id = ?1",
+	/* The '+' keep the planner on losses_to (version 3): the losses that
+	 * end after the window starts are few, those that start before it
+	 * ends are nearly all. */
+	[ST_GAPS] =
+		"SELECT from_time, to_time, stage, kind, count FROM losses"
+		" WHERE to_time >= ?1 AND +from_time <= ?2 ORDER BY +from_time, id",
+	[ST_TIMELINE] = TIMELINE_SQL("mark", ""),
+	[ST_TIMELINE_PID] = TIMELINE_SQL("mark", " AND pid = ?3"),
+	[ST_TIMELINE_PROC] = TIMELINE_SQL("mark", " AND pid = ?3 AND start_boot = ?4"),
+	[ST_TIMELINE_V2] = TIMELINE_SQL("0", ""),
+	[ST_TIMELINE_PID_V2] = TIMELINE_SQL("0", " AND pid = ?3"),
+	[ST_TIMELINE_PROC_V2] = TIMELINE_SQL("0", " AND pid = ?3 AND start_boot = ?4"),
 	[ST_FIND_PROC] =
 		"SELECT id, " PROC_COLS("") " FROM processes"
 		" WHERE pid = ? AND start_boot = ?",
@@ -357,6 +415,7 @@ struct pr_store {
 	enum pr_store_mode mode;
 	int version;
 	bool listing;
+	bool timeline;               /* in pr_store_timeline (its callback) */
 	char *dir;
 	sqlite3_stmt *stmt[ST__COUNT];
 	char err[PR_ERR_MAX];
@@ -1051,7 +1110,8 @@ static void with_savepoint_undo(struct pr_store *s)
 	memcpy(s->err, keep, sizeof(keep));
 }
 
-static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_rec *inc)
+static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_rec *inc,
+				   uint32_t violations)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_INS_INCIDENT);
 	int rc = SQLITE_OK;
@@ -1068,6 +1128,8 @@ static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_
 	rc = rc ?: bind_bytes(st, 8, inc->expected);
 	rc = rc ?: bind_bytes(st, 9, inc->actual);
 	rc = rc ?: sqlite3_bind_int64(st, 10, u2i(inc->lost_events));
+	rc = rc ?: sqlite3_bind_int64(st, 11, clamp_time(inc->follow_until));
+	rc = rc ?: sqlite3_bind_int64(st, 12, violations);
 	if (bind_check(s, rc, "add incident")) {
 		stmt_done(st);
 		return -1;
@@ -1142,7 +1204,7 @@ static bool proc_equal(const struct pr_proc_rec *a, const struct pr_proc_rec *b)
 }
 
 static int insert_event(struct pr_store *s, int64_t iid, int64_t seq,
-			const struct pr_event_rec *e)
+			const struct pr_event_rec *e, const char *what)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_INS_EVENT);
 	int rc = SQLITE_OK;
@@ -1158,11 +1220,45 @@ static int insert_event(struct pr_store *s, int64_t iid, int64_t seq,
 	rc = rc ?: bind_bytes(st, 7, e->path);
 	rc = rc ?: bind_bytes(st, 8, e->path2);
 	rc = rc ?: bind_bytes(st, 9, e->detail);
-	if (bind_check(s, rc, "add incident: event")) {
+	rc = rc ?: sqlite3_bind_int64(st, 10, e->mark);
+	if (bind_check(s, rc, what)) {
 		stmt_done(st);
 		return -1;
 	}
-	return stmt_exec(s, st, "add incident: event");
+	return stmt_exec(s, st, what);
+}
+
+/* Marks are 0..2; at most max_violation events are the violation.
+ * *joined: how many joined the incident. */
+static int check_marks(struct pr_store *s, const struct pr_event_rec *ev, size_t n,
+		       size_t max_violation, uint32_t *joined, const char *what)
+{
+	size_t violation = 0;
+
+	*joined = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].mark < PR_MARK_CONTEXT || ev[i].mark > PR_MARK_JOINED) {
+			set_err(s, "%s: event %zu: bad mark %d (0 context, 1 violation, 2 joined)",
+				what, i, ev[i].mark);
+			return -1;
+		}
+		violation += ev[i].mark == PR_MARK_VIOLATION;
+		*joined += ev[i].mark == PR_MARK_JOINED;
+	}
+	if (violation > max_violation) {
+		if (max_violation)
+			set_err(s, "%s: %zu events marked as the violation (at most one)", what,
+				violation);
+		else
+			set_err(s, "%s: an appended event cannot be the incident's violation "
+				"(mark 1); a later violation is mark 2 (joined)", what);
+		return -1;
+	}
+	if (*joined > UINT32_MAX - 1) {
+		set_err(s, "%s: too many joined violations", what);
+		return -1;
+	}
+	return 0;
 }
 
 static int insert_net(struct pr_store *s, int64_t iid, const struct pr_net_rec *n)
@@ -1193,8 +1289,11 @@ static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_re
 				 const struct pr_event_rec *events, size_t nevents)
 {
 	int64_t iid, img, vimg;
+	uint32_t joined;
 
-	iid = insert_incident_row(s, inc);
+	if (check_marks(s, events, nevents, 1, &joined, "add incident"))
+		return -1;
+	iid = insert_incident_row(s, inc, 1 + joined);
 	if (iid < 0 || (inc->net && insert_net(s, iid, inc->net)))
 		return -1;
 	vimg = insert_image(s, iid, &inc->proc);
@@ -1209,7 +1308,7 @@ static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_re
 			return -1;
 	}
 	for (size_t i = 0; i < nevents; i++)
-		if (insert_event(s, iid, (int64_t)i, &events[i]))
+		if (insert_event(s, iid, (int64_t)i, &events[i], "add incident: event"))
 			return -1;
 	return iid;
 }
@@ -1244,6 +1343,74 @@ int64_t pr_store_add_incident(struct pr_store *s, const struct pr_incident_rec *
 		return -1;
 	}
 	return iid;
+}
+
+/* 0 with the incident's next seq, 1 when there is no such incident, -1. */
+static int append_info(struct pr_store *s, int64_t iid, int64_t *next, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_APPEND_INFO);
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, iid), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_column_int64(st, 0) ? 0 : 1;
+	*next = sqlite3_column_int64(st, 1);
+	stmt_done(st);
+	return rc;
+}
+
+static int append_rows(struct pr_store *s, int64_t iid, const struct pr_event_rec *ev,
+		       size_t n, uint32_t joined, const char *what)
+{
+	int64_t next;
+	int rc = append_info(s, iid, &next, what);
+
+	if (rc > 0)
+		set_err(s, "%s: no such incident", what);
+	if (rc)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (insert_event(s, iid, next + (int64_t)i, &ev[i], what))
+			return -1;
+	if (joined &&
+	    exec_3int(s, ST_ADD_VIOLATIONS, iid, joined, 0, 2, what))
+		return -1;
+	return 0;
+}
+
+int pr_store_append_events(struct pr_store *s, int64_t incident_id,
+			   const struct pr_event_rec *ev, size_t n)
+{
+	uint32_t joined;
+	char what[64];
+
+	snprintf(what, sizeof(what), "append events: incident %" PRId64, incident_id);
+	if (require_write(s, what))
+		return -1;
+	if (n && !ev) {
+		set_err(s, "%s: no events", what);
+		return -1;
+	}
+	if (check_marks(s, ev, n, 0, &joined, what))
+		return -1;
+	if (with_savepoint_begin(s))
+		return -1;
+	if (append_rows(s, incident_id, ev, n, joined, what) ||
+	    run_simple(s, ST_SP_WRITE_RELEASE, "append events: release savepoint")) {
+		with_savepoint_undo(s);
+		return -1;
+	}
+	return 0;
 }
 
 int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
@@ -1315,6 +1482,18 @@ static bool has_network(const struct pr_store *s)
 	return s->version >= PR_SCHEMA_NETWORK;
 }
 
+static bool has_follow(const struct pr_store *s)
+{
+	return s->version >= PR_SCHEMA_FOLLOW;
+}
+
+/* The variant of a statement for this store's version. */
+static enum stmt_id by_version(const struct pr_store *s, enum stmt_id v3, enum stmt_id v2,
+			       enum stmt_id v1)
+{
+	return has_follow(s) ? v3 : has_network(s) ? v2 : v1;
+}
+
 /* Reads INC_COLS, then "id, PROC_COLS" of the violator's snapshot. */
 static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 			 struct pr_incident_rec *inc, const char *what)
@@ -1342,6 +1521,8 @@ static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 		set_err(s, "%s: out of memory", what);
 		return -1;
 	}
+	inc->follow_until = (uint64_t)sqlite3_column_int64(st, FOLLOW_COL);
+	inc->violations = (uint32_t)sqlite3_column_int64(st, FOLLOW_COL + 1);
 	return read_proc_with_id(s, a, st, INC_NCOLS, &inc->proc, what);
 }
 
@@ -1359,7 +1540,8 @@ long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 		set_err(s, "list incidents: called from its own callback");
 		return -1;
 	}
-	if (!(st = stmt_get(s, has_network(s) ? ST_LIST_INCIDENTS : ST_LIST_INCIDENTS_V1)))
+	if (!(st = stmt_get(s, by_version(s, ST_LIST_INCIDENTS, ST_LIST_INCIDENTS_V2,
+					  ST_LIST_INCIDENTS_V1))))
 		return -1;
 	q = q ? q : &all;
 	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
@@ -1442,14 +1624,39 @@ static int read_event(struct arena *a, sqlite3_stmt *st, struct pr_event_rec *e)
 	e->path = col_bytes(a, st, 4);
 	e->path2 = col_bytes(a, st, 5);
 	e->detail = col_bytes(a, st, 6);
+	e->mark = (int)sqlite3_column_int64(st, EVENT_NCOLS);
 	return e->kind && e->path && e->path2 && e->detail ? 0 : -1;
+}
+
+/* The same event, stored with two incidents (or twice with one). */
+static bool same_event(const struct pr_event_rec *x, const struct pr_event_rec *y)
+{
+	return x->time == y->time && x->pid == y->pid && x->start_boot == y->start_boot &&
+	       !strcmp(x->kind, y->kind) && !strcmp(x->path, y->path);
+}
+
+/* e, just read, repeats an event of v (which is in time order): keep one,
+ * with the higher mark. */
+static bool event_seen(struct vec *v, const struct pr_event_rec *e)
+{
+	struct pr_event_rec *p = v->v;
+
+	for (size_t i = v->n; i-- > 0 && p[i].time == e->time;) {
+		if (!same_event(&p[i], e))
+			continue;
+		if (e->mark > p[i].mark)
+			p[i].mark = e->mark;
+		return true;
+	}
+	return false;
 }
 
 /* Returns 0, 1 when no such incident, -1 on error. */
 static int get_incident_head(struct pr_store *s, struct arena *a, int64_t id,
 			     struct pr_incident_rec *inc, const char *what)
 {
-	sqlite3_stmt *st = stmt_get(s, has_network(s) ? ST_GET_INCIDENT : ST_GET_INCIDENT_V1);
+	sqlite3_stmt *st = stmt_get(s, by_version(s, ST_GET_INCIDENT, ST_GET_INCIDENT_V2,
+						  ST_GET_INCIDENT_V1));
 	int rc;
 
 	if (!st)
@@ -1515,9 +1722,9 @@ fail:
 static int get_incident_events(struct pr_store *s, struct arena *a,
 			       struct pr_incident_full *f, const char *what)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_GET_EVENTS);
+	sqlite3_stmt *st = stmt_get(s, has_follow(s) ? ST_GET_EVENTS : ST_GET_EVENTS_V2);
 	struct vec v = { .size = sizeof(struct pr_event_rec) };
-	struct pr_event_rec *e;
+	struct pr_event_rec e, *p;
 	bool oom;
 	int rc;
 
@@ -1532,10 +1739,18 @@ static int get_incident_events(struct pr_store *s, struct arena *a,
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(e = vec_push(&v)) || read_event(a, st, e)) {
+		memset(&e, 0, sizeof(e));
+		if (read_event(a, st, &e)) {
 			set_err(s, "%s: out of memory", what);
 			goto fail;
 		}
+		if (event_seen(&v, &e))
+			continue;
+		if (!(p = vec_push(&v))) {
+			set_err(s, "%s: out of memory", what);
+			goto fail;
+		}
+		*p = e;
 	}
 	if (rc != SQLITE_DONE) {
 		db_err(s, what);
@@ -1551,6 +1766,66 @@ fail:
 	stmt_done(st);
 	free(v.v);
 	return -1;
+}
+
+/* The rows of a prepared, bound statement ("from_time, to_time, stage,
+ * kind, count") into a; the statement is done after. */
+static int collect_losses(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
+			  struct pr_loss_rec **out, size_t *nout, const char *what)
+{
+	struct vec v = { .size = sizeof(struct pr_loss_rec) };
+	struct pr_loss_rec *l;
+	bool oom;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(l = vec_push(&v)))
+			break;
+		l->from = (uint64_t)sqlite3_column_int64(st, 0);
+		l->to = (uint64_t)sqlite3_column_int64(st, 1);
+		l->stage = col_name(a, st, 2);
+		l->kind = col_name(a, st, 3);
+		l->count = (uint64_t)sqlite3_column_int64(st, 4);
+		if (!l->stage || !l->kind)
+			break;
+	}
+	if (rc == SQLITE_ROW)
+		set_err(s, "%s: out of memory", what);
+	else if (rc != SQLITE_DONE)
+		db_err(s, what);
+	stmt_done(st);
+	if (rc != SQLITE_DONE) {
+		free(v.v);
+		return -1;
+	}
+	*nout = v.n;
+	*out = vec_finish(&v, a, &oom);
+	if (oom)
+		set_err(s, "%s: out of memory", what);
+	return oom ? -1 : 0;
+}
+
+/* Loss records overlapping [time - PR_GAP_BEFORE_NS, max(follow_until, time)]. */
+static int get_incident_gaps(struct pr_store *s, struct arena *a,
+			     struct pr_incident_full *f, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_GAPS);
+	uint64_t t = f->inc.time, lo, hi;
+	int rc;
+
+	if (!st)
+		return -1;
+	lo = t > PR_GAP_BEFORE_NS ? t - PR_GAP_BEFORE_NS : 0;
+	hi = f->inc.follow_until > t ? f->inc.follow_until : t;
+	rc = sqlite3_bind_int64(st, 1, clamp_time(lo));
+	rc = rc ?: sqlite3_bind_int64(st, 2, clamp_time(hi));
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		return -1;
+	}
+	return collect_losses(s, a, st, &f->gaps, &f->ngaps, what);
 }
 
 /* One read snapshot for several statements; nests inside a write
@@ -1609,6 +1884,8 @@ int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_ful
 		rc = get_incident_events(s, a, f, what);
 	if (rc == 0)
 		rc = load_flows(s, a, f->inc.id, true, &f->flows, &f->nflows);
+	if (rc == 0)
+		rc = get_incident_gaps(s, a, f, what);
 	read_end(s);
 	if (rc) {
 		arena_free(a);
@@ -1622,6 +1899,117 @@ void pr_incident_full_free(struct pr_incident_full *f)
 {
 	if (f)
 		arena_free(f->priv); /* f lives in its own arena */
+}
+
+/* ---- the timeline: every recorded event ---- */
+
+/* The key of the last event passed on, to drop its repeats. */
+struct tl_last {
+	bool set;
+	struct pr_event_rec e;
+	char *kind, *path;
+};
+
+static bool tl_repeat(const struct tl_last *l, const struct pr_event_rec *e)
+{
+	return l->set && same_event(&l->e, e);
+}
+
+static int tl_remember(struct tl_last *l, const struct pr_event_rec *e)
+{
+	char *kind = strdup(e->kind), *path = strdup(e->path);
+
+	if (!kind || !path) {
+		free(kind);
+		free(path);
+		return -1;
+	}
+	free(l->kind);
+	free(l->path);
+	l->e = *e;
+	l->e.kind = l->kind = kind;
+	l->e.path = l->path = path;
+	l->set = true;
+	return 0;
+}
+
+static sqlite3_stmt *timeline_stmt(struct pr_store *s, uint32_t pid, uint64_t start_boot)
+{
+	bool v3 = has_follow(s);
+
+	if (!pid)
+		return stmt_get(s, v3 ? ST_TIMELINE : ST_TIMELINE_V2);
+	if (!start_boot)
+		return stmt_get(s, v3 ? ST_TIMELINE_PID : ST_TIMELINE_PID_V2);
+	return stmt_get(s, v3 ? ST_TIMELINE_PROC : ST_TIMELINE_PROC_V2);
+}
+
+static long timeline_walk(struct pr_store *s, sqlite3_stmt *st, pr_event_cb cb, void *arg)
+{
+	const char *what = "timeline";
+	struct tl_last last = { 0 };
+	struct arena a = { 0 };
+	struct pr_event_rec e;
+	long n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		arena_reset(&a);
+		memset(&e, 0, sizeof(e));
+		if (read_event(&a, st, &e)) {
+			set_err(s, "%s: out of memory", what);
+			n = -1;
+			break;
+		}
+		if (tl_repeat(&last, &e))
+			continue;
+		if (tl_remember(&last, &e)) {
+			set_err(s, "%s: out of memory", what);
+			n = -1;
+			break;
+		}
+		n++;
+		if (cb && cb(&e, sqlite3_column_int64(st, EVENT_NCOLS + 1), arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_err(s, what);
+		n = -1;
+	}
+	free(last.kind);
+	free(last.path);
+	arena_release(&a);
+	return n;
+}
+
+long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+		       uint64_t start_boot, pr_event_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	long n;
+	int rc;
+
+	if (s->timeline) {
+		set_err(s, "timeline: called from its own callback");
+		return -1;
+	}
+	if (!(st = timeline_stmt(s, pid, start_boot)))
+		return -1;
+	rc = sqlite3_bind_int64(st, 1, clamp_time(since));
+	rc = rc ?: sqlite3_bind_int64(st, 2, until ? clamp_time(until) : INT64_MAX);
+	if (pid)
+		rc = rc ?: sqlite3_bind_int64(st, 3, pid);
+	if (pid && start_boot)
+		rc = rc ?: sqlite3_bind_int64(st, 4, u2i(start_boot));
+	if (bind_check(s, rc, "timeline")) {
+		stmt_done(st);
+		return -1;
+	}
+	s->timeline = true;
+	n = timeline_walk(s, st, cb, arg);
+	s->timeline = false;
+	stmt_done(st);
+	return n;
 }
 
 /* ---- network: flows and packets (writing) ---- */
@@ -2529,39 +2917,11 @@ static int count_rows(struct pr_store *s, enum stmt_id id, uint64_t *out)
 
 static int read_losses(struct pr_store *s, struct arena *a, struct pr_stats *out)
 {
-	struct vec v = { .size = sizeof(struct pr_loss_rec) };
 	sqlite3_stmt *st = stmt_get(s, ST_LOSSES);
-	struct pr_loss_rec *l;
-	bool oom;
-	int rc;
 
 	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!(l = vec_push(&v)))
-			break;
-		l->from = (uint64_t)sqlite3_column_int64(st, 0);
-		l->to = (uint64_t)sqlite3_column_int64(st, 1);
-		l->stage = col_name(a, st, 2);
-		l->kind = col_name(a, st, 3);
-		l->count = (uint64_t)sqlite3_column_int64(st, 4);
-		if (!l->stage || !l->kind)
-			break;
-	}
-	if (rc == SQLITE_ROW)
-		set_err(s, "stats: out of memory");
-	else if (rc != SQLITE_DONE)
-		db_err(s, "stats: losses");
-	stmt_done(st);
-	if (rc != SQLITE_DONE) {
-		free(v.v);
-		return -1;
-	}
-	out->nlosses = v.n;
-	out->losses = vec_finish(&v, a, &oom);
-	if (oom)
-		set_err(s, "stats: out of memory");
-	return oom ? -1 : 0;
+	return collect_losses(s, a, st, &out->losses, &out->nlosses, "stats: losses");
 }
 
 int pr_store_stats(struct pr_store *s, struct pr_stats *out)

@@ -21,7 +21,10 @@ struct pr_store;
 
 enum pr_store_mode {
 	PR_STORE_READ = 0,   /* read-only, store must exist; an older schema is read
-			      * as it is (version 1: no network side, flows, packets) */
+			      * as it is (version 1: no network side, flows, packets;
+			      * versions 1 and 2: every event marked context (the
+			      * renderers find the violating one), follow_until 0,
+			      * violations 1) */
 	PR_STORE_WRITE = 1,  /* create DIR (0700) and polrec.db (0600) if missing, migrate,
 			      * finish pcap segments a crash left open */
 };
@@ -57,7 +60,17 @@ struct pr_proc_rec {
 	int32_t exit_code;
 };
 
-/* One exec or file event of a process, kept as incident context. */
+/* What an event is to its incident (struct pr_event_rec.mark). */
+enum pr_event_mark {
+	PR_MARK_CONTEXT = 0,     /* before or after the violation (the family's activity) */
+	PR_MARK_VIOLATION = 1,   /* the incident's violating event */
+	PR_MARK_JOINED = 2,      /* a later violation of the same process, within the
+				  * follow window, that joined the incident */
+};
+
+/* One exec, file or connection event of a process of the violator's
+ * family, kept as incident context (before the violation) or collected
+ * during the follow window (after it). */
 struct pr_event_rec {
 	uint64_t time;           /* epoch ns */
 	const char *kind;        /* "exec", "write", "rename", "unlink", "chmod", "chown", "truncate", "fork", "exit" */
@@ -66,6 +79,8 @@ struct pr_event_rec {
 	const char *path;        /* file path, or exe for exec; may be "" */
 	const char *path2;       /* rename source, else "" */
 	const char *detail;      /* free text, e.g. "flags=O_WRONLY|O_TRUNC" */
+	int mark;                /* enum pr_event_mark: writers set it, readers fill it
+				  * (relative to the incident read; 0 in old rows) */
 };
 
 /* The network side of a "network" incident. */
@@ -93,6 +108,9 @@ struct pr_incident_rec {
 	const char *actual;      /* what happened, one line */
 	struct pr_proc_rec proc; /* the violator, as it was at the violation */
 	uint64_t lost_events;    /* ring buffer drops known when it was written */
+	uint64_t follow_until;   /* epoch ns: end of the follow window, 0 = unknown */
+	uint32_t violations;     /* 1 + joined violations; set by the store (writers'
+				  * value is ignored), filled by readers */
 	/* kind "network": required; any other kind: must be NULL. Readers
 	 * fill it for network incidents (memory owned by the reader). */
 	const struct pr_net_rec *net;
@@ -144,10 +162,25 @@ int64_t pr_store_put_process(struct pr_store *s, const struct pr_proc_rec *p);
 /* Write an incident: lineage[0] is the violator (same as inc->proc),
  * lineage[n-1] the oldest known ancestor (pid 1 when known). Lineage is a
  * snapshot: each entry is also upserted as a process. events in time
- * order. Returns the incident id, or -1. Call inside begin/commit. */
+ * order, each with its mark (at most one PR_MARK_VIOLATION; events of
+ * other processes of the family carry their own pid/start_boot). Stores
+ * inc->follow_until; violations becomes 1 + the events marked
+ * PR_MARK_JOINED. Returns the incident id, or -1. Call inside
+ * begin/commit. */
 int64_t pr_store_add_incident(struct pr_store *s, const struct pr_incident_rec *inc,
 			      const struct pr_proc_rec *lineage, size_t nlineage,
 			      const struct pr_event_rec *events, size_t nevents);
+
+/* Append events to an incident written earlier (or in this transaction),
+ * e.g. what the violator and its descendants did during the follow
+ * window, or a joined violation (PR_MARK_JOINED). Their seq continues
+ * after the incident's current last; incidents.violations grows by the
+ * number of events marked PR_MARK_JOINED. PR_MARK_VIOLATION is refused
+ * (the violating event is written with the incident). All or nothing.
+ * Inside begin/commit. Returns 0, or -1 (an unknown incident id, a bad
+ * mark, a database error) with a one-line error. */
+int pr_store_append_events(struct pr_store *s, int64_t incident_id,
+			   const struct pr_event_rec *ev, size_t n);
 
 /* A flow of an incident written earlier (or in this transaction). Inside
  * begin/commit. Returns 0 or -1 (e.g. a flow id already stored). */
@@ -197,6 +230,13 @@ typedef int (*pr_incident_cb)(const struct pr_incident_rec *inc, void *arg);
 long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 			     pr_incident_cb cb, void *arg);
 
+/* A loss record: count events of kind were dropped in [from, to] at stage. */
+struct pr_loss_rec {
+	uint64_t from, to;
+	const char *stage, *kind;
+	uint64_t count;
+};
+
 struct pr_incident_full {
 	struct pr_incident_rec inc;
 	struct pr_proc_rec *lineage;  /* [0] = violator ... up to pid 1 */
@@ -206,9 +246,20 @@ struct pr_incident_full {
 	struct pr_flow_rec *flows;    /* the incident's flows (first seen first), with
 				       * packets, bytes and head filled */
 	size_t nflows;
+	/* Loss records whose [from, to] overlaps the incident's window
+	 * [time - PR_GAP_BEFORE_NS, max(follow_until, time)], oldest first:
+	 * every gap in what was recorded around it is visible. */
+	struct pr_loss_rec *gaps;
+	size_t ngaps;
 	void *priv;
 };
-/* Returns 0, 1 if no such incident, -1 on error. */
+#define PR_GAP_BEFORE_NS (5 * 60 * 1000000000ull)
+
+/* events: the incident's own events (marks as stored) plus the
+ * violator's latest events stored with earlier incidents up to its time
+ * (marked context here), in time order; an event stored twice (same pid,
+ * start_boot, time, kind, path) comes once, with the highest mark.
+ * Returns 0, 1 if no such incident, -1 on error. */
 int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_full **out);
 void pr_incident_full_free(struct pr_incident_full *f);
 
@@ -232,6 +283,19 @@ typedef int (*pr_packet_cb)(const struct pr_packet_rec *p, const struct pr_flow_
 long pr_store_incident_packets(struct pr_store *s, int64_t incident_id, pr_packet_cb cb,
 			       void *arg);
 
+/* Every recorded event (of any incident) with since <= time < until
+ * (0 = unbounded), in time order (ties: pid, start_boot, kind, path).
+ * pid 0: every process; else only that pid, and with start_boot != 0 only
+ * that process. An event stored with several incidents comes once
+ * (dedupe on pid, start_boot, time, kind, path): the row with the highest
+ * mark, then the oldest incident, whose id is passed as incident_id.
+ * e->mark is relative to that incident. *e is valid only during the call;
+ * cb may call other readers but not pr_store_timeline. cb nonzero stops.
+ * Returns the number of events passed to cb (cb NULL: counted), or -1. */
+typedef int (*pr_event_cb)(const struct pr_event_rec *e, int64_t incident_id, void *arg);
+long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+		       uint64_t start_boot, pr_event_cb cb, void *arg);
+
 /* Processes for `polq tree`. */
 struct pr_proc_list {
 	struct pr_proc_rec *v;
@@ -249,12 +313,7 @@ int pr_store_process_children(struct pr_store *s, uint32_t pid, uint64_t start_b
 			      struct pr_proc_list *out);
 void pr_proc_list_free(struct pr_proc_list *l);
 
-/* Totals for `polq stats`. */
-struct pr_loss_rec {
-	uint64_t from, to;
-	const char *stage, *kind;
-	uint64_t count;
-};
+/* Totals for `polq stats` (losses: every loss record, oldest first). */
 struct pr_stats {
 	uint64_t incidents, processes, events;
 	uint64_t flows, packets;

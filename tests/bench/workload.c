@@ -11,10 +11,25 @@
  *                             this program starts itself (accept thread)
  *   workload packets N        N UDP datagrams of 64 B to a 127.0.0.1 socket
  *                             of its own, drained by a receiver thread
+ *   workload packets N ADDR PORT
+ *                             the same flood to ADDR:PORT (IPv4), drained
+ *                             by a udp-sink elsewhere (the veth peer)
+ *   workload udp-sink ADDR PORT
+ *                             binds ADDR:PORT (UDP), prints "ready", drains
+ *                             datagrams until killed (not timed)
+ *   workload capture N VPORT SETTLE_MS
+ *                             one datagram to 127.0.0.1:VPORT (the strict
+ *                             policy forbids ports below 1024: a violation,
+ *                             so polrecd follows this process), SETTLE_MS of
+ *                             sleep (polrecd judges and starts following),
+ *                             then the packets loop; prints "TIME sent=S"
+ *                             (S = sends that succeeded)
  *
- * Nothing here talks to anything but loopback and DIR.
+ * Nothing here talks to anything but loopback, the address given (the
+ * benchmark passes only its own veth pair's) and DIR.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -163,35 +178,101 @@ static void *receiver(void *arg)
 	return NULL;
 }
 
-static int do_packets(long n)
+static struct sockaddr_in parse_addr(const char *addr, const char *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	char *end;
+	long p = strtol(port, &end, 10);
+
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1 || *end || p <= 0 || p > 65535) {
+		fprintf(stderr, "workload: bad address '%s' port '%s'\n", addr, port);
+		exit(2);
+	}
+	a.sin_port = htons((uint16_t)p);
+	return a;
+}
+
+/* The flood: n datagrams of 64 B on the connected socket tx; returns the
+ * sends that succeeded. */
+static long flood(int tx, long n)
+{
+	char buf[64];
+	long ok = 0;
+
+	memset(buf, 'p', sizeof(buf));
+	for (long i = 0; i < n; i++) {
+		/* a full receive queue drops in the kernel; the send still ran */
+		if (send(tx, buf, sizeof(buf), 0) >= 0)
+			ok++;
+		else if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED)
+			die("send");
+	}
+	return ok;
+}
+
+/* dst NULL: a receiver socket and thread of its own on 127.0.0.1 */
+static int do_packets(long n, const struct sockaddr_in *dst, int capture_port, long settle_ms)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
-	char buf[64];
 	pthread_t th;
-	double t0;
+	double t0, t;
+	long sent;
 	int tx;
 
-	memset(buf, 'p', sizeof(buf));
-	udp_rx = socket(AF_INET, SOCK_DGRAM, 0);
-	if (udp_rx < 0 || bind(udp_rx, (struct sockaddr *)&a, sizeof(a)) ||
-	    getsockname(udp_rx, (struct sockaddr *)&a, &alen))
-		die("udp receiver on 127.0.0.1");
+	if (capture_port) {
+		/* the violation: a datagram to a port the policy does not allow */
+		struct sockaddr_in v = a;
+		int vs = socket(AF_INET, SOCK_DGRAM, 0);
+
+		v.sin_port = htons((uint16_t)capture_port);
+		if (vs < 0 || sendto(vs, "polrec-bench", 12, 0, (struct sockaddr *)&v, sizeof(v)) < 0)
+			die("violating send");
+		close(vs);
+		usleep(settle_ms * 1000);
+	}
+	if (dst) {
+		a = *dst;
+	} else {
+		udp_rx = socket(AF_INET, SOCK_DGRAM, 0);
+		if (udp_rx < 0 || bind(udp_rx, (struct sockaddr *)&a, sizeof(a)) ||
+		    getsockname(udp_rx, (struct sockaddr *)&a, &alen))
+			die("udp receiver on 127.0.0.1");
+	}
 	tx = socket(AF_INET, SOCK_DGRAM, 0);
 	if (tx < 0 || connect(tx, (struct sockaddr *)&a, sizeof(a)))
 		die("udp sender");
-	if (pthread_create(&th, NULL, receiver, NULL))
+	if (!dst && pthread_create(&th, NULL, receiver, NULL))
 		die("pthread_create");
 	t0 = now();
-	for (long i = 0; i < n; i++) {
-		/* a full receive queue drops in the kernel; the send still ran */
-		if (send(tx, buf, sizeof(buf), 0) < 0 && errno != ENOBUFS && errno != EAGAIN &&
-		    errno != ECONNREFUSED)
-			die("send");
-	}
-	printf("%.6f\n", now() - t0);
-	shutdown(udp_rx, SHUT_RDWR);
+	sent = flood(tx, n);
+	t = now() - t0;
+	if (capture_port)
+		printf("%.6f sent=%ld\n", t, sent);
+	else
+		printf("%.6f\n", t);
+	if (!dst)
+		shutdown(udp_rx, SHUT_RDWR);
 	close(tx);
+	return 0;
+}
+
+static int do_udp_sink(const char *addr, const char *port)
+{
+	struct sockaddr_in a = parse_addr(addr, port);
+	char buf[2048];
+	int rcvbuf = 4 << 20;
+
+	udp_rx = socket(AF_INET, SOCK_DGRAM, 0);
+	if (udp_rx < 0)
+		die("socket");
+	setsockopt(udp_rx, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(udp_rx, (struct sockaddr *)&a, sizeof(a)))
+		die("udp-sink bind");
+	printf("ready\n");
+	signal(SIGTERM, SIG_DFL);
+	while (recv(udp_rx, buf, sizeof(buf), 0) >= 0 || errno == EINTR)
+		;
 	return 0;
 }
 
@@ -205,7 +286,24 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "connect"))
 		return do_connect(parse_n(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "packets"))
-		return do_packets(parse_n(argv[2]));
-	fprintf(stderr, "usage: workload file DIR N | exec N | connect N | packets N\n");
+		return do_packets(parse_n(argv[2]), NULL, 0, 0);
+	if (argc == 5 && !strcmp(argv[1], "packets")) {
+		struct sockaddr_in d = parse_addr(argv[3], argv[4]);
+
+		return do_packets(parse_n(argv[2]), &d, 0, 0);
+	}
+	if (argc == 4 && !strcmp(argv[1], "udp-sink"))
+		return do_udp_sink(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "capture")) {
+		long vport = parse_n(argv[3]), settle = parse_n(argv[4]);
+
+		if (vport > 65535) {
+			fprintf(stderr, "workload: bad port '%s'\n", argv[3]);
+			return 2;
+		}
+		return do_packets(parse_n(argv[2]), NULL, (int)vport, settle);
+	}
+	fprintf(stderr, "usage: workload file DIR N | exec N | connect N | packets N [ADDR PORT] |\n"
+			"       udp-sink ADDR PORT | capture N VPORT SETTLE_MS\n");
 	return 2;
 }

@@ -65,6 +65,9 @@ start_polrecd() {
 	need_bpf
 	local args=(--store "$STORE")
 	[ "$1" != - ] && args+=(--policy "$1")
+	# more options for this test: POLRECD_EXTRA="--context-memory 8M"
+	# shellcheck disable=SC2206
+	[ -n "${POLRECD_EXTRA:-}" ] && args+=($POLRECD_EXTRA)
 	"$POLRECD" "${args[@]}" >"$LOG" 2>&1 &
 	PRD_PID=$!
 	for _ in $(seq 1 600); do

@@ -13,6 +13,8 @@ spec:
   subjects: [{all: true}]
   files:
     protect: ["$WORK/prot/**"]
+  record:
+    follow: 0s   # each violation its own incident (no joining)
 YAML
 start_polrecd "$WORK/policy.yaml"
 N=3000

@@ -47,7 +47,7 @@ check "level1 argv" "$(jq -c '.lineage[2].argv' "$WORK/x.json")" "[\"bash\",\"$W
 check "test shell" "$(jq -r '.lineage[3].pid' "$WORK/x.json")" "$$"
 check "ends at pid 1" "$(jq -r '.lineage[-1].pid' "$WORK/x.json")" "1"
 check "ppid links" "$(jq -r '[.lineage as $l | range(0; ($l|length)-1) | select($l[.].ppid != $l[.+1].pid)] | length' "$WORK/x.json")" "0"
-check "write in events" "$(jq -r '.events[] | select(.kind == "write") | .path' "$WORK/x.json")" "$WORK/prot/x"
+check "write in events" "$(jq -r '.process.pid as $v | .events[] | select(.kind == "write" and .pid == $v) | .path' "$WORK/x.json")" "$WORK/prot/x"
 
 ID=$(incident_id '.path | endswith("/prot/y")')
 polq show "$ID" --json > "$WORK/y.json"

@@ -129,8 +129,10 @@ check "accept: incident" \
 IDP=$(wait_incident '.network.dst == "127.0.0.3"') || die "no incident for the data flow"
 sleep 1.5   # packets reach the store on the writer's next batch
 polq show "$IDP" --json >"$WORK/flow.json"
-check "flow: violating flow indexed" "$(jq -r '.flows[0].role' "$WORK/flow.json")" "violation"
-check "flow: packets counted" "$(jq -r '.flows[0].packets >= 5' "$WORK/flow.json")" "true"
+check "flow: violating flow indexed" \
+	"$(jq -r '.flows[] | select(.role == "violation") | .rport' "$WORK/flow.json")" "$D"
+check "flow: packets counted" \
+	"$(jq -r '.flows[] | select(.role == "violation") | .packets >= 5' "$WORK/flow.json")" "true"
 polq pcap "$IDP" -o "$WORK/flow.pcap"
 if ! command -v tshark >/dev/null; then
 	die "tshark is missing (CI installs it)"
@@ -138,11 +140,11 @@ fi
 tshark -r "$WORK/flow.pcap" >"$WORK/tshark.out" 2>"$WORK/tshark.err" || die "tshark failed: $(cat "$WORK/tshark.err")"
 check "pcap: tshark without warnings" "$(grep -v "Running as user" "$WORK/tshark.err" || true)" ""
 check "pcap: the SYN is there" \
-	"$(tshark -r "$WORK/flow.pcap" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' 2>/dev/null | wc -l)" "1"
+	"$(tshark -r "$WORK/flow.pcap" -Y "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.port == $D" 2>/dev/null | wc -l)" "1"
 check "pcap: the request line" \
 	"$(tshark -r "$WORK/flow.pcap" -Y http.request -T fields -e http.request.uri 2>/dev/null)" "/polrec-loopback"
 check "pcap: both directions" \
-	"$(tshark -r "$WORK/flow.pcap" -T fields -e ip.src 2>/dev/null | sort -u | tr '\n' ' ')" "127.0.0.1 127.0.0.3 "
+	"$(tshark -r "$WORK/flow.pcap" -Y "tcp.port == $D" -T fields -e ip.src 2>/dev/null | sort -u | tr '\n' ' ')" "127.0.0.1 127.0.0.3 "
 check "pcap: truncation visible (snaplen 200)" \
 	"$(tshark -r "$WORK/flow.pcap" -T fields -e frame.cap_len 2>/dev/null | sort -n | tail -1 | awk '{print ($1 <= 200)}')" "1"
 polq pcap "$IDP" -o "$WORK/flow.pcapng" --pcapng

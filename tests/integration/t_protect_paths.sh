@@ -16,6 +16,8 @@ spec:
     - all: true
   files:
     protect: ["$WORK/prot/**"]
+  record:
+    follow: 0s   # each violation its own incident (no joining)
 YAML
 start_polrecd "$WORK/policy.yaml"
 

@@ -341,6 +341,8 @@ static void test_ingress(void **state)
 	assert_int_equal(jg(&f, 0, PR_NOP_LISTEN, TCP, "0.0.0.0", 0, 8080), NA);
 	assert_int_equal(jg(&f, 0, PR_NOP_BIND, UDP, "0.0.0.0", 0, 53), NA);
 	assert_int_equal(jg(&f, 0, PR_NOP_BIND, TCP, "0.0.0.0", 0, 443), 0);
+	/* a TCP bind alone is not serving: judged at listen */
+	assert_int_equal(jg(&f, 0, PR_NOP_BIND, TCP, "0.0.0.0", 0, 9), 0);
 	/* an expectation with only ingress does not restrict egress */
 	assert_int_equal(jg(&f, 0, PR_NOP_CONNECT, TCP, "203.0.113.9", 25, 0), 0);
 	assert_int_equal(jg(&f, 0, PR_NOP_SEND, UDP, "203.0.113.9", 25, 0), 0);
@@ -653,8 +655,11 @@ static int ref_judge(const struct pr_expectation *e, enum pr_net_op op, uint8_t 
 		return 0;
 	case PR_NOP_ACCEPT:
 		return e->has_ingress && !ref_any(&e->ingress, proto, fam, ra, lport) ? NA : 0;
-	case PR_NOP_LISTEN:
 	case PR_NOP_BIND:
+		if (proto != IPPROTO_UDP)
+			return 0; /* TCP is judged at listen */
+		/* fall through */
+	case PR_NOP_LISTEN:
 		for (size_t i = 0; i < e->ingress.n; i++)
 			if (ref_port(&e->ingress.v[i], proto, lport))
 				return 0;

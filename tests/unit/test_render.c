@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -727,12 +728,239 @@ static void test_incident_full_text(void **state)
 	assert_non_null(sh);
 	assert_true(init < sshd && sshd < sh);
 	assert_non_null(strstr(out, "argv=sh -c \"echo pwned > /etc/x\\n\"\n"));
-	/* The violating event is marked; the forged newline is escaped. */
-	assert_non_null(strstr(out, "=> 2026-11-26T09:41:26.123456789Z  rename  4242  "
+	/* The violating event is marked (found by time and process: no event
+	 * carries a mark), offsets from it; the forged newline is escaped. */
+	assert_non_null(strstr(out, "\n   -0.123s  2026-11-26T09:41:26.000000000Z  exec  4242  "));
+	assert_non_null(strstr(out, "\n=> +0.000s  2026-11-26T09:41:26.123456789Z  rename  4242  "
 				    "/etc/x\\nforged  from=/tmp/y\n"));
+	assert_non_null(strstr(out, "\n   +0.876s  2026-11-26T09:41:27.000000000Z  write  4242  "));
+	assert_null(strstr(out, "gaps:"));
+	assert_null(strstr(out, "follow window:"));
 	/* No byte of the record adds a line: count them. */
 	assert_int_equal(count_lines(out), 1 + 7 + 9 + 2 + 1 + 1 + 3 + 1 + 3 + 1);
 	free(out);
+}
+
+/* ---- the flight recorder: offsets, marks, gaps, timeline ---- */
+
+static void assert_offset(int64_t ns, const char *want)
+{
+	char buf[PR_OFFSET_LEN];
+
+	assert_string_equal(pr_fmt_offset(ns, buf), want);
+}
+
+static void test_fmt_offset(void **state)
+{
+	const int64_t ms = 1000000, sec = 1000 * ms;
+
+	assert_offset(0, "+0.000s");
+	assert_offset(1, "+0.000s");
+	assert_offset(-1, "-0.000s");          /* before stays before */
+	assert_offset(800 * ms, "+0.800s");
+	assert_offset(-12 * sec - 300 * ms, "-12.300s");
+	assert_offset(-12 * sec - 300 * ms - 999999, "-12.300s"); /* truncated */
+	assert_offset(59 * sec + 999 * ms + 999999, "+59.999s");
+	assert_offset(60 * sec, "+1m00.000s");
+	assert_offset(-62 * sec - 300 * ms, "-1m02.300s");
+	assert_offset(3599 * sec + 5 * ms, "+59m59.005s");
+	assert_offset(3600 * sec, "+1h00m00.000s");
+	assert_offset(-(2 * 3600 + 3 * 60 + 4) * sec - 500 * ms, "-2h03m04.500s");
+	assert_offset(100LL * 3600 * sec, "+100h00m00.000s");
+	assert_offset(INT64_MAX, "+2562047h47m16.854s");
+	assert_offset(INT64_MIN, "-2562047h47m16.854s");
+
+	assert_true(pr_time_offset(10, 4) == 6);
+	assert_true(pr_time_offset(4, 10) == -6);
+	assert_true(pr_time_offset(UINT64_MAX, 0) == INT64_MAX);
+	assert_true(pr_time_offset(0, UINT64_MAX) == INT64_MIN);
+	assert_true(pr_time_offset(0, (uint64_t)INT64_MAX + 1) == INT64_MIN);
+	assert_true(pr_time_offset(0, INT64_MAX) == -INT64_MAX);
+}
+
+#define T0 (1795686086ull * NS)
+
+static struct pr_event_rec family_events[] = {
+	{ .time = T0 - 62 * NS - 300000000, .kind = "exec", .pid = 900, .start_boot = 2000,
+	  .path = "/usr/sbin/sshd", .path2 = "", .detail = "" },
+	{ .time = T0 - 12 * NS - 300000000, .kind = "exec", .pid = 4242, .start_boot = 3000,
+	  .path = "/bin/sh", .path2 = "", .detail = "" },
+	{ .time = T0, .kind = "write", .pid = 4242, .start_boot = 3000, .path = "/etc/shadow",
+	  .path2 = "", .detail = "flags=O_WRONLY", .mark = PR_MARK_VIOLATION },
+	{ .time = T0 + 800000000, .kind = "exec", .pid = 4243, .start_boot = 3100,
+	  .path = "/usr/bin/curl", .path2 = "", .detail = "" },
+	{ .time = T0 + 3 * NS + 100000000, .kind = "write", .pid = 4242, .start_boot = 3000,
+	  .path = "/etc/passwd", .path2 = "", .detail = "(joined)", .mark = PR_MARK_JOINED },
+};
+
+static struct pr_loss_rec family_gaps[] = {
+	{ .from = T0 - 6 * NS, .to = T0 - 5 * NS, .stage = "kernel-ringbuf", .kind = "file",
+	  .count = 312 },
+	{ .from = T0 + NS, .to = T0 + NS, .stage = "recorder", .kind = "exec", .count = 1 },
+};
+
+static void fixture_family(struct pr_incident_full *f)
+{
+	fixture_full(f);
+	f->inc.time = T0;
+	f->inc.action = "write";
+	f->inc.path = "/etc/shadow";
+	f->inc.violations = 2;
+	f->inc.follow_until = T0 + 30 * NS;
+	f->events = family_events;
+	f->nevents = 5;
+	f->gaps = family_gaps;
+	f->ngaps = 2;
+}
+
+static void test_family_text(void **state)
+{
+	struct pr_event_rec ev_copy[5];
+	struct pr_incident_full full;
+	const char *ev, *gaps, *l;
+	char *out = NULL;
+
+	fixture_family(&full);
+	TEXT(pr_text_incident_full(f, &full), out);
+	/* WHAT: how many violations, how long it was followed */
+	assert_non_null(strstr(out, "\n  violations:  2 (later ones joined this incident)\n"));
+	assert_non_null(strstr(out, "\n  follow window: until 2026-11-26T09:41:56.000000000Z\n"));
+	assert_true(strstr(out, "follow window:") < strstr(out, "WHO\n"));
+	/* the timeline: offsets right-aligned, the family's processes, marks */
+	ev = strstr(out, "  events (5, offsets from the violation, violations marked =>):\n");
+	assert_non_null(ev);
+	l = strstr(ev, "\n   -1m02.300s  2026-11-26T09:40:23.700000000Z  exec  900  /usr/sbin/sshd\n");
+	assert_non_null(l);
+	l = strstr(l, "\n     -12.300s  2026-11-26T09:41:13.700000000Z  exec  4242  /bin/sh\n");
+	assert_non_null(l);
+	l = strstr(l, "\n=>    +0.000s  2026-11-26T09:41:26.000000000Z  write  4242  "
+		   "/etc/shadow  flags=O_WRONLY\n");
+	assert_non_null(l);
+	l = strstr(l, "\n      +0.800s  2026-11-26T09:41:26.800000000Z  exec  4243  /usr/bin/curl\n");
+	assert_non_null(l);
+	/* joined: after the kind, where the detail cannot forge it */
+	l = strstr(l, "\n=>    +3.100s  2026-11-26T09:41:29.100000000Z  write (joined)  4242  "
+		   "/etc/passwd  (joined)\n");
+	assert_non_null(l);
+	/* gaps after the events, each loss on its line */
+	gaps = strstr(out, "\ngaps:\n");
+	assert_non_null(gaps);
+	assert_true(gaps > l);
+	assert_non_null(strstr(gaps, "\n  312 file events lost between 2026-11-26T09:41:20.000000000Z "
+				     "and 2026-11-26T09:41:21.000000000Z (kernel-ringbuf)\n"));
+	assert_non_null(strstr(gaps, "\n  1 exec event lost between 2026-11-26T09:41:27.000000000Z "
+				     "and 2026-11-26T09:41:27.000000000Z (recorder)\n"));
+	free(out);
+
+	/* a stored mark wins over time and process: the context event at the
+	 * incident's time is not the violation when another is marked */
+	memcpy(ev_copy, family_events, sizeof(ev_copy));
+	ev_copy[0].time = T0;
+	ev_copy[0].pid = 4242;
+	ev_copy[0].start_boot = 3000;
+	full.events = ev_copy;
+	TEXT(pr_text_incident_full(f, &full), out);
+	assert_non_null(strstr(out, "\n    +0.000s  2026-11-26T09:41:26.000000000Z  exec  4242"));
+	free(out);
+}
+
+static void test_family_json(void **state)
+{
+	static const char *const marks[] = { "context", "context", "violation", "context",
+					     "joined" };
+	static const int64_t offsets[] = { -62300000000, -12300000000, 0, 800000000, 3100000000 };
+	struct json_object *o, *ev, *e, *gaps, *g;
+	struct pr_incident_full full;
+
+	fixture_family(&full);
+	o = roundtrip(pr_json_incident_full(&full));
+	assert_int_equal(get_u64(o, "violations"), 2);
+	assert_string_equal(get_str(o, "follow_until"), "2026-11-26T09:41:56.000000000Z");
+	assert_int_equal(get_u64(o, "follow_until_ns"), T0 + 30 * NS);
+	ev = get(o, "events", json_type_array);
+	assert_int_equal(json_object_array_length(ev), 5);
+	for (size_t i = 0; i < 5; i++) {
+		e = json_object_array_get_idx(ev, i);
+		assert_string_equal(get_str(e, "mark"), marks[i]);
+		assert_int_equal(get_int(e, "offset_ns"), offsets[i]);
+	}
+	assert_string_equal(get_str(json_object_array_get_idx(ev, 3), "process_id"), "4243:3100");
+	gaps = get(o, "gaps", json_type_array);
+	assert_int_equal(json_object_array_length(gaps), 2);
+	g = json_object_array_get_idx(gaps, 0);
+	assert_string_equal(get_str(g, "from"), "2026-11-26T09:41:20.000000000Z");
+	assert_string_equal(get_str(g, "to"), "2026-11-26T09:41:21.000000000Z");
+	assert_string_equal(get_str(g, "stage"), "kernel-ringbuf");
+	assert_string_equal(get_str(g, "kind"), "file");
+	assert_int_equal(get_u64(g, "count"), 312);
+	json_object_put(o);
+
+	/* the list form carries violations and the follow window too */
+	o = roundtrip(pr_json_incident(&full.inc));
+	assert_int_equal(get_u64(o, "violations"), 2);
+	get(o, "follow_until", json_type_string);
+	assert_absent(o, "gaps");
+	json_object_put(o);
+
+	/* an old record: no marks stored, no follow window, no gaps */
+	fixture_full(&full);
+	full.inc.violations = 1;
+	o = roundtrip(pr_json_incident_full(&full));
+	assert_absent(o, "follow_until");
+	assert_absent(o, "follow_until_ns");
+	assert_int_equal(json_object_array_length(get(o, "gaps", json_type_array)), 0);
+	ev = get(o, "events", json_type_array);
+	assert_string_equal(get_str(json_object_array_get_idx(ev, 0), "mark"), "context");
+	assert_int_equal(get_int(json_object_array_get_idx(ev, 0), "offset_ns"), -123456789);
+	assert_string_equal(get_str(json_object_array_get_idx(ev, 1), "mark"), "violation");
+	assert_int_equal(get_int(json_object_array_get_idx(ev, 1), "offset_ns"), 0);
+	assert_string_equal(get_str(json_object_array_get_idx(ev, 2), "mark"), "context");
+	json_object_put(o);
+	assert_int_equal(pr_event_mark_of(&full, 1), PR_MARK_VIOLATION);
+	assert_int_equal(pr_event_mark_of(&full, 0), PR_MARK_CONTEXT);
+	assert_string_equal(pr_mark_name(PR_MARK_JOINED), "joined");
+	assert_string_equal(pr_mark_name(42), "context");
+}
+
+static void test_timeline_event_output(void **state)
+{
+	struct pr_event_rec e = family_events[4];
+	struct json_object *o;
+	char *out = NULL;
+
+	TEXT(pr_text_timeline_event(f, &e, 7), out);
+	assert_string_equal(out, "=> 2026-11-26T09:41:29.100000000Z  write (joined)  4242:3000  "
+				 "/etc/passwd  (joined)  incident 7\n");
+	free(out);
+	e = family_events[3];
+	TEXT(pr_text_timeline_event(f, &e, 8), out);
+	assert_string_equal(out, "   2026-11-26T09:41:26.800000000Z  exec  4243:3100  "
+				 "/usr/bin/curl  incident 8\n");
+	free(out);
+	/* hostile bytes stay on one line */
+	e = events_fixture[1];
+	TEXT(pr_text_timeline_event(f, &e, 9), out);
+	assert_string_equal(out, "   2026-11-26T09:41:26.123456789Z  rename  4242:3000  "
+				 "/etc/x\\nforged  from=/tmp/y  incident 9\n");
+	free(out);
+
+	o = roundtrip(pr_json_timeline_event(&family_events[2], 7));
+	assert_int_equal(get_int(o, "incident"), 7);
+	assert_string_equal(get_str(o, "mark"), "violation");
+	assert_string_equal(get_str(o, "time"), "2026-11-26T09:41:26.000000000Z");
+	assert_int_equal(get_u64(o, "time_ns"), T0);
+	assert_string_equal(get_str(o, "kind"), "write");
+	assert_int_equal(get_int(o, "pid"), 4242);
+	assert_string_equal(get_str(o, "process_id"), "4242:3000");
+	assert_string_equal(get_str(o, "path"), "/etc/shadow");
+	assert_string_equal(get_str(o, "detail"), "flags=O_WRONLY");
+	assert_absent(o, "path2");
+	assert_absent(o, "offset_ns");
+	json_object_put(o);
+	o = roundtrip(pr_json_timeline_event(&events_fixture[0], 1));
+	assert_string_equal(get_str(o, "mark"), "context");
+	get(o, "path_b64", json_type_string);
+	json_object_put(o);
 }
 
 static void test_tree_text_and_json(void **state)
@@ -1079,9 +1307,17 @@ static void test_e2e_show(void **state)
 	assert_string_equal(get_str(json_object_array_get_idx(ev, 0), "path_b64"),
 			    "L2Jpbi9kYf9zaA==");
 	assert_int_equal(get_u64(o, "lost_events"), 3);
+	/* schema 3 fields: one violation, found by time and process */
+	assert_int_equal(get_u64(o, "violations"), 1);
+	assert_absent(o, "follow_until");
+	assert_int_equal(json_object_array_length(get(o, "gaps", json_type_array)), 0);
+	assert_string_equal(get_str(json_object_array_get_idx(ev, 1), "mark"), "violation");
+	assert_int_equal(get_int(json_object_array_get_idx(ev, 2), "offset_ns"), 876543211);
 	json_object_put(o);
 
 	TEXT(pr_text_incident_full(f, full), out);
+	assert_non_null(strstr(out, "\n  violations:  1\n"));
+	assert_non_null(strstr(out, "\n=> +0.000s  2026-11-26T09:41:26.123456789Z  rename  4242  "));
 	assert_non_null(strstr(out, "=>     `- 4242:3000 "));
 	assert_non_null(strstr(out, "from=/tmp/y"));
 	free(out);
@@ -1119,6 +1355,43 @@ static void test_e2e_tree(void **state)
 	assert_int_equal(pr_store_find_processes(t->s, 31337, 0, &found), 0);
 	assert_int_equal(found.n, 0);
 	pr_proc_list_free(&found);
+}
+
+static int e2e_timeline_cb(const struct pr_event_rec *e, int64_t iid, void *arg)
+{
+	struct collect *c = arg;
+
+	assert_int_equal(json_object_array_add(c->arr, roundtrip(pr_json_timeline_event(e, iid))),
+			 0);
+	assert_int_equal(pr_text_timeline_event(c->f, e, iid), 0);
+	return 0;
+}
+
+static void test_e2e_timeline(void **state)
+{
+	struct e2e *t = *state;
+	struct collect c = { .arr = json_object_new_array() };
+	int64_t id = 0;
+	struct json_object *o;
+	char line[256];
+
+	assert_int_equal(pr_store_list_incidents(t->s, NULL, first_id_cb, &id), 1);
+	c.f = open_memstream(&c.text, &c.len);
+	assert_non_null(c.f);
+	assert_int_equal(pr_store_timeline(t->s, 1795686086ull * NS + 1, 0, 4242, 3000,
+					   e2e_timeline_cb, &c), 2);
+	assert_int_equal(fclose(c.f), 0);
+	assert_int_equal(count_lines(c.text), 2);
+	snprintf(line, sizeof(line), "   2026-11-26T09:41:26.123456789Z  rename  4242:3000  "
+		 "/etc/x\\nforged  from=/tmp/y  incident %" PRId64 "\n", id);
+	assert_int_equal(strncmp(c.text, line, strlen(line)), 0);
+	o = json_object_array_get_idx(c.arr, 1);
+	assert_int_equal(get_int(o, "incident"), id);
+	assert_string_equal(get_str(o, "kind"), "write");
+	assert_string_equal(get_str(o, "mark"), "context"); /* not marked by this writer */
+	json_object_put(c.arr);
+	free(c.text);
+	assert_int_equal(pr_store_timeline(t->s, 0, 0, 4243, 0, NULL, NULL), 0);
 }
 
 static void test_e2e_stats(void **state)
@@ -1160,6 +1433,10 @@ int main(void)
 		cmocka_unit_test(test_incident_full_json),
 		cmocka_unit_test(test_incident_line_text),
 		cmocka_unit_test(test_incident_full_text),
+		cmocka_unit_test(test_fmt_offset),
+		cmocka_unit_test(test_family_text),
+		cmocka_unit_test(test_family_json),
+		cmocka_unit_test(test_timeline_event_output),
 		cmocka_unit_test(test_tree_text_and_json),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_network_json),
@@ -1170,6 +1447,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_incidents),
 		cmocka_unit_test(test_e2e_show),
 		cmocka_unit_test(test_e2e_tree),
+		cmocka_unit_test(test_e2e_timeline),
 		cmocka_unit_test(test_e2e_stats),
 	};
 	int failed;

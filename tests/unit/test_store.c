@@ -145,7 +145,7 @@ static void test_open_creates_private(void **state)
 	char path[256];
 	struct stat st;
 
-	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_schema_version(s), 3);
 	assert_int_equal(stat(fx->dir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
@@ -162,10 +162,10 @@ static void test_open_creates_private(void **state)
 
 	/* again: nothing to migrate, same version */
 	s = open_ok(fx, PR_STORE_WRITE);
-	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_schema_version(s), 3);
 	pr_store_close(s);
 	s = open_ok(fx, PR_STORE_READ);
-	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_schema_version(s), 3);
 	pr_store_close(s);
 }
 
@@ -1337,7 +1337,7 @@ static void test_segment_crash_recovery(void **state)
 	pr_store_close(s);
 }
 
-/* A version-1 store: polq reads it as it is; polrecd migrates it. */
+/* A version-1 store: polq reads it as it is; polrecd migrates it to 3. */
 static void test_migrate_v1(void **state)
 {
 	struct fx *fx = *state;
@@ -1372,7 +1372,7 @@ static void test_migrate_v1(void **state)
 	pr_store_close(s);
 
 	s = open_ok(fx, PR_STORE_WRITE);
-	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_schema_version(s), 3);
 	assert_int_equal(pr_store_begin(s), 0);
 	id = add_net_incident(s, 100);
 	assert_int_equal(pr_store_commit(s), 0);
@@ -1380,7 +1380,7 @@ static void test_migrate_v1(void **state)
 	add_scenario(s, &sc);
 	pr_store_close(s);
 	s = open_ok(fx, PR_STORE_READ);
-	assert_int_equal(pr_store_schema_version(s), 2);
+	assert_int_equal(pr_store_schema_version(s), 3);
 	assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 2);
 	assert_int_equal(pr_store_stats(s, &st), 0);
 	assert_int_equal(st.nlosses, 1);
@@ -1388,6 +1388,434 @@ static void test_migrate_v1(void **state)
 	assert_true(id > 0);
 	pr_store_close(s);
 	assert_int_equal(pr_store_check(s = open_ok(fx, PR_STORE_READ), 1), 0);
+	pr_store_close(s);
+}
+
+/* ---- the flight recorder (schema 3): marks, appends, gaps, timeline ---- */
+
+extern const char pr_schema_002[];
+
+/* An old store (version 1 or 2) as its polrecd left it, with incident 1:
+ * pid 300:3000 wrote /etc/x at time 1000, two events stored. */
+static void make_old_store(struct fx *fx, int version)
+{
+	static const char *const rows[] = {
+		"INSERT INTO incidents (id, time, policy, rule, severity, kind, action, path,"
+		" expected, actual, proc_image_id, lost_events) VALUES (1, 1000, 'old', "
+		"'files.protect', 'high', 'file', 'write', x'2f6574632f78', x'', x'', 1, 0)",
+		"INSERT INTO incident_events (incident_id, seq, time, kind, pid, start_boot, path,"
+		" path2, detail) VALUES (1, 0, 900, 'exec', 300, 3000, x'2f62696e2f7368', x'', x''),"
+		" (1, 1, 1000, 'write', 300, 3000, x'2f6574632f78', x'', x'')",
+	};
+	char path[256];
+	sqlite3_stmt *st;
+	void *argv;
+	size_t alen;
+	sqlite3 *db;
+
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, pr_schema_001, NULL, NULL, NULL), SQLITE_OK);
+	if (version >= 2)
+		assert_int_equal(sqlite3_exec(db, pr_schema_002, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, version >= 2 ? "PRAGMA user_version = 2"
+					      : "PRAGMA user_version = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(pr_blob_pack("", 0, &argv, &alen), 0);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"INSERT INTO proc_images (id, incident_id, process_id, pid, start_boot, ppid,"
+		" pstart_boot, start_time, uid, gid, loginuid, sessionid, user, exe, argv,"
+		" argv_len, argc, flags, cwd, cgroup_id, cgroup, container_id, sha256, exit_time,"
+		" exit_code) VALUES (1, 1, NULL, 300, 3000, 1, 10, 5, 0, 0, 0, 0, x'',"
+		" x'2f62696e2f7368', ?, 0, 0, 0, x'', 0, x'', x'', '', 0, 0)", -1, &st, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_bind_blob(st, 1, argv, (int)alen, SQLITE_STATIC), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	free(argv);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (sqlite3_exec(db, rows[i], NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", rows[i], sqlite3_errmsg(db));
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+struct tl_seen {
+	struct pr_event_rec ev[32];
+	char kind[32][16], path[32][64];
+	int64_t iid[32];
+	long n, stop_after;
+};
+
+static int tl_cb(const struct pr_event_rec *e, int64_t iid, void *arg)
+{
+	struct tl_seen *t = arg;
+
+	assert_true(t->n < 32);
+	t->ev[t->n] = *e;
+	snprintf(t->kind[t->n], sizeof(t->kind[0]), "%s", e->kind);
+	snprintf(t->path[t->n], sizeof(t->path[0]), "%s", e->path);
+	t->ev[t->n].kind = t->kind[t->n];
+	t->ev[t->n].path = t->path[t->n];
+	t->ev[t->n].path2 = t->ev[t->n].detail = NULL;
+	t->iid[t->n] = iid;
+	t->n++;
+	return t->stop_after && t->n >= t->stop_after;
+}
+
+/* The old incident, read as version 1/2 rows: context marks, no follow
+ * window, one violation; the renderers find the violating event. */
+static void check_old_incident(struct pr_store *s)
+{
+	struct pr_incident_full *f;
+	struct tl_seen t = { 0 };
+
+	assert_int_equal(pr_store_get_incident(s, 1, &f), 0);
+	assert_true(f->inc.follow_until == 0);
+	assert_int_equal(f->inc.violations, 1);
+	assert_int_equal(f->nevents, 2);
+	assert_int_equal(f->events[0].mark, PR_MARK_CONTEXT);
+	assert_int_equal(f->events[1].mark, PR_MARK_CONTEXT);
+	assert_int_equal(f->ngaps, 0);
+	pr_incident_full_free(f);
+	assert_int_equal(pr_store_timeline(s, 0, 0, 0, 0, tl_cb, &t), 2);
+	assert_true(t.ev[0].time == 900 && t.ev[1].time == 1000);
+	assert_int_equal(t.iid[1], 1);
+}
+
+static void test_migrate_old_to_3(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_event_rec later = {
+		.time = 2000, .kind = "write", .pid = 300, .start_boot = 3000,
+		.path = "/etc/y", .path2 = "", .detail = "", .mark = PR_MARK_JOINED,
+	};
+	struct pr_incident_full *f;
+	struct pr_store *s;
+
+	for (int v = 1; v <= 2; v++) {
+		make_old_store(fx, v);
+		s = open_ok(fx, PR_STORE_READ);
+		assert_int_equal(pr_store_schema_version(s), v);
+		check_old_incident(s);
+		assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 1);
+		pr_store_close(s);
+
+		s = open_ok(fx, PR_STORE_WRITE);
+		assert_int_equal(pr_store_schema_version(s), 3);
+		check_old_incident(s);
+		/* an old incident takes appended events like a new one */
+		assert_int_equal(pr_store_begin(s), 0);
+		assert_int_equal(pr_store_append_events(s, 1, &later, 1), 0);
+		assert_int_equal(pr_store_commit(s), 0);
+		pr_store_close(s);
+		s = open_ok(fx, PR_STORE_READ);
+		assert_int_equal(pr_store_get_incident(s, 1, &f), 0);
+		assert_int_equal(f->inc.violations, 2);
+		assert_int_equal(f->nevents, 3);
+		assert_int_equal(f->events[2].mark, PR_MARK_JOINED);
+		pr_incident_full_free(f);
+		assert_int_equal(pr_store_check(s, 1), 0);
+		pr_store_close(s);
+		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
+static struct pr_event_rec ev_at(uint64_t t, const char *kind, uint32_t pid, uint64_t start,
+				 const char *path, int mark)
+{
+	return (struct pr_event_rec){
+		.time = t, .kind = kind, .pid = pid, .start_boot = start, .path = path,
+		.path2 = "", .detail = "d", .mark = mark,
+	};
+}
+
+static int64_t seq_of(struct fx *fx, int64_t iid, const char *path_hex)
+{
+	char db_path[256], sql[256];
+	sqlite3_stmt *q;
+	sqlite3 *db;
+	int64_t v;
+
+	snprintf(db_path, sizeof(db_path), "%s/polrec.db", fx->dir);
+	snprintf(sql, sizeof(sql), "SELECT seq FROM incident_events WHERE incident_id = %lld"
+		 " AND path = x'%s'", (long long)iid, path_hex);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The family's context, the violation, then the follow window appended
+ * in two batches (a joined violation among them). */
+static void test_append_events(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_event_rec ctx[3], follow[2], bad;
+	struct pr_incident_full *f;
+	struct pr_stats st;
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 10000, "p", "high");
+	sc.inc.follow_until = 40000;
+	sc.inc.violations = 99; /* ignored: the store counts */
+	ctx[0] = ev_at(9000, "exec", 200, 2000, "/usr/sbin/nginx", PR_MARK_CONTEXT); /* parent */
+	ctx[1] = ev_at(9500, "exec", 301, 3100, "/bin/true", PR_MARK_CONTEXT);  /* exited sibling */
+	ctx[2] = ev_at(10000, "write", 300, 3000, "/etc/a", PR_MARK_VIOLATION);
+	assert_int_equal(pr_store_begin(s), 0);
+	id = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, ctx, 3);
+	assert_true(id > 0);
+	/* in the same transaction */
+	follow[0] = ev_at(12000, "exec", 302, 3200, "/usr/bin/curl", PR_MARK_CONTEXT); /* child */
+	assert_int_equal(pr_store_append_events(s, id, follow, 1), 0);
+	assert_int_equal(pr_store_commit(s), 0);
+	/* a later transaction: a joined violation and a child's write */
+	follow[0] = ev_at(20000, "write", 300, 3000, "/etc/b", PR_MARK_JOINED);
+	follow[1] = ev_at(15000, "write", 302, 3200, "/tmp/c", PR_MARK_CONTEXT);
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_int_equal(pr_store_append_events(s, id, follow, 2), 0);
+	assert_int_equal(pr_store_append_events(s, id, NULL, 0), 0);
+	assert_int_equal(pr_store_commit(s), 0);
+
+	/* refused: an unknown incident, a second violation mark, bad marks */
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_int_equal(pr_store_append_events(s, id + 100, follow, 2), -1);
+	assert_one_line(pr_store_errmsg(s));
+	assert_non_null(strstr(pr_store_errmsg(s), "no such incident"));
+	assert_int_equal(pr_store_append_events(s, id + 100, NULL, 0), -1);
+	bad = ev_at(30000, "write", 300, 3000, "/etc/z", PR_MARK_VIOLATION);
+	assert_int_equal(pr_store_append_events(s, id, &bad, 1), -1);
+	assert_one_line(pr_store_errmsg(s));
+	bad.mark = 7;
+	assert_int_equal(pr_store_append_events(s, id, &bad, 1), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "bad mark 7"));
+	/* all or nothing: a bad mark after good events keeps none of them */
+	follow[1].mark = -1;
+	assert_int_equal(pr_store_append_events(s, id, follow, 2), -1);
+	follow[1].mark = PR_MARK_CONTEXT;
+	assert_int_equal(pr_store_commit(s), 0);
+	/* an incident with two violating events is refused */
+	ctx[0].mark = PR_MARK_VIOLATION;
+	assert_int_equal(pr_store_add_incident(s, &sc.inc, sc.lineage, 3, ctx, 3), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "at most one"));
+	ctx[0].mark = PR_MARK_CONTEXT;
+	pr_store_close(s);
+
+	/* seq continues after the incident's last */
+	assert_int_equal(seq_of(fx, id, "2f7573722f62696e2f6375726c"), 3); /* /usr/bin/curl */
+	assert_int_equal(seq_of(fx, id, "2f6574632f62"), 4);               /* /etc/b */
+	assert_int_equal(seq_of(fx, id, "2f746d702f63"), 5);               /* /tmp/c */
+
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_append_events(s, id, follow, 1), -1);
+	assert_non_null(strstr(pr_store_errmsg(s), "read-only"));
+	assert_int_equal(pr_store_get_incident(s, id, &f), 0);
+	assert_true(f->inc.follow_until == 40000);
+	assert_int_equal(f->inc.violations, 2);
+	assert_int_equal(f->nevents, 6);
+	for (size_t i = 1; i < f->nevents; i++)
+		assert_true(f->events[i - 1].time <= f->events[i].time);
+	assert_true(f->events[0].time == 9000 && f->events[0].pid == 200);
+	assert_int_equal(f->events[2].mark, PR_MARK_VIOLATION);
+	assert_str(f->events[2].path, "/etc/a");
+	assert_int_equal(f->events[3].mark, PR_MARK_CONTEXT);
+	assert_str(f->events[4].path, "/tmp/c");
+	assert_true(f->events[4].start_boot == 3200);
+	assert_int_equal(f->events[5].mark, PR_MARK_JOINED);
+	assert_str(f->events[5].path, "/etc/b");
+	pr_incident_full_free(f);
+	assert_int_equal(pr_store_stats(s, &st), 0);
+	assert_true(st.events == 6);
+	pr_stats_free(&st);
+	pr_store_close(s);
+}
+
+/* Joined violations written with the incident count as well. */
+static void test_incident_marks_roundtrip(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_incident_full *f;
+	struct pr_event_rec ev[3];
+	struct scenario sc;
+	int64_t id;
+
+	make_scenario(&sc, 1000, "p", "low");
+	for (int i = 0; i < 3; i++)
+		ev[i] = sc.events[i];
+	ev[1].mark = PR_MARK_VIOLATION;
+	ev[2].mark = PR_MARK_JOINED;
+	id = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, ev, 3);
+	assert_true(id > 0);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+	assert_int_equal(pr_store_get_incident(s, id, &f), 0);
+	assert_int_equal(f->inc.violations, 2);
+	assert_true(f->inc.follow_until == 0);
+	assert_int_equal(f->nevents, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_event_eq(&f->events[i], &ev[i]);
+		assert_int_equal(f->events[i].mark, ev[i].mark);
+	}
+	pr_incident_full_free(f);
+	pr_store_close(s);
+}
+
+/* An event stored with an earlier incident and again with a later one of
+ * the same violator comes once; the earlier incident's violation is
+ * context of the later one. */
+static void test_incident_events_dedupe(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_event_rec a[2], b[3];
+	struct pr_incident_full *f;
+	struct scenario sc;
+	int64_t id1, id2;
+
+	make_scenario(&sc, 1000, "p", "low");
+	a[0] = ev_at(900, "exec", 300, 3000, "/bin/sh", PR_MARK_CONTEXT);
+	a[1] = ev_at(1000, "write", 300, 3000, "/etc/a", PR_MARK_VIOLATION);
+	id1 = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, a, 2);
+	sc.inc.time = 2000;
+	b[0] = a[0];   /* the family context again */
+	b[1] = ev_at(1500, "exec", 200, 2000, "/usr/sbin/nginx", PR_MARK_CONTEXT);
+	b[2] = ev_at(2000, "write", 300, 3000, "/etc/b", PR_MARK_VIOLATION);
+	id2 = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, b, 3);
+	assert_true(id1 > 0 && id2 > id1);
+	assert_int_equal(pr_store_get_incident(s, id2, &f), 0);
+	assert_int_equal(f->nevents, 4);
+	assert_true(f->events[0].time == 900);
+	assert_int_equal(f->events[0].mark, PR_MARK_CONTEXT);
+	assert_true(f->events[1].time == 1000);
+	assert_int_equal(f->events[1].mark, PR_MARK_CONTEXT); /* incident 1's violation */
+	assert_true(f->events[2].time == 1500 && f->events[2].pid == 200);
+	assert_int_equal(f->events[3].mark, PR_MARK_VIOLATION);
+	pr_incident_full_free(f);
+	pr_store_close(s);
+}
+
+static void test_incident_gaps(void **state)
+{
+	const uint64_t min = 60 * 1000000000ull, t = 100 * min;
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_incident_full *f;
+	struct scenario sc;
+	int64_t with, without;
+
+	make_scenario(&sc, t, "p", "low");
+	sc.inc.follow_until = t + 2 * min;
+	with = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, sc.events, 3);
+	sc.inc.follow_until = 0;
+	without = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, sc.events, 3);
+	/* ends before the window: out */
+	assert_int_equal(pr_store_add_loss(s, t - 10 * min, t - 5 * min - 1, "kernel-ringbuf",
+					   "file", 1), 0);
+	/* straddles its start: in */
+	assert_int_equal(pr_store_add_loss(s, t - 6 * min, t - 5 * min, "kernel-ringbuf",
+					   "exec", 2), 0);
+	/* within the follow window: in only where there is one */
+	assert_int_equal(pr_store_add_loss(s, t + min, t + min + 5, "recorder", "file", 312), 0);
+	/* covers the whole window: in */
+	assert_int_equal(pr_store_add_loss(s, 0, UINT64_MAX >> 1, "recorder-queue", "packet", 4), 0);
+	/* after the window: out */
+	assert_int_equal(pr_store_add_loss(s, t + 2 * min + 1, t + 3 * min, "recorder", "exec", 9),
+			 0);
+
+	assert_int_equal(pr_store_get_incident(s, with, &f), 0);
+	assert_int_equal(f->ngaps, 3);
+	assert_true(f->gaps[0].from == 0 && f->gaps[0].count == 4);
+	assert_string_equal(f->gaps[0].stage, "recorder-queue");
+	assert_true(f->gaps[1].count == 2);
+	assert_string_equal(f->gaps[1].kind, "exec");
+	assert_true(f->gaps[2].count == 312 && f->gaps[2].from == t + min &&
+		    f->gaps[2].to == t + min + 5);
+	assert_string_equal(f->gaps[2].stage, "recorder");
+	pr_incident_full_free(f);
+
+	assert_int_equal(pr_store_get_incident(s, without, &f), 0);
+	assert_int_equal(f->ngaps, 2);
+	assert_true(f->gaps[0].count == 4 && f->gaps[1].count == 2);
+	pr_incident_full_free(f);
+	pr_store_close(s);
+}
+
+static void test_timeline(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct pr_event_rec a[3], b[3], late;
+	struct tl_seen t = { 0 };
+	struct scenario sc;
+	int64_t id1, id2;
+
+	assert_int_equal(pr_store_timeline(s, 0, 0, 0, 0, tl_cb, &t), 0);
+	make_scenario(&sc, 1000, "p", "low");
+	a[0] = ev_at(900, "exec", 300, 3000, "/bin/sh", PR_MARK_CONTEXT);
+	a[1] = ev_at(950, "exec", 300, 7777, "/bin/other", PR_MARK_CONTEXT); /* pid reused */
+	a[2] = ev_at(1000, "write", 300, 3000, "/etc/a", PR_MARK_VIOLATION);
+	id1 = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, a, 3);
+	/* incident 2 (its violator is pid 400) saw 300's violation as context */
+	sc.inc.time = 1100;
+	b[0] = a[2];
+	b[0].mark = PR_MARK_CONTEXT;
+	b[1] = ev_at(1000, "exec", 400, 4000, "/bin/zz", PR_MARK_CONTEXT); /* same time */
+	b[2] = ev_at(1100, "write", 400, 4000, "/etc/b", PR_MARK_VIOLATION);
+	id2 = pr_store_add_incident(s, &sc.inc, sc.lineage, 3, b, 3);
+	assert_true(id1 > 0 && id2 > id1);
+	/* incident 2's follow window saw 300's sh again (stored twice) */
+	late = a[0];
+	assert_int_equal(pr_store_append_events(s, id2, &late, 1), 0);
+	late = ev_at(1200, "exec", 400, 4000, "/bin/later", PR_MARK_JOINED);
+	assert_int_equal(pr_store_append_events(s, id2, &late, 1), 0);
+	pr_store_close(s);
+	s = open_ok(fx, PR_STORE_READ);
+
+	/* everything, each event once, in time order */
+	assert_int_equal(pr_store_timeline(s, 0, 0, 0, 0, tl_cb, &t), 6);
+	assert_true(t.ev[0].time == 900 && t.iid[0] == id1);
+	assert_true(t.ev[1].time == 950 && t.ev[1].start_boot == 7777);
+	/* same time: ordered by pid; the violation's row, not the context copy */
+	assert_true(t.ev[2].time == 1000 && t.ev[2].pid == 300);
+	assert_int_equal(t.ev[2].mark, PR_MARK_VIOLATION);
+	assert_int_equal(t.iid[2], id1);
+	assert_true(t.ev[3].time == 1000 && t.ev[3].pid == 400 && t.iid[3] == id2);
+	assert_true(t.ev[4].time == 1100);
+	assert_int_equal(t.ev[4].mark, PR_MARK_VIOLATION);
+	assert_true(t.ev[5].time == 1200);
+	assert_int_equal(t.ev[5].mark, PR_MARK_JOINED);
+	assert_string_equal(t.ev[5].path, "/bin/later");
+	assert_int_equal(pr_store_timeline(s, 0, 0, 0, 0, NULL, NULL), 6);
+
+	/* since inclusive, until exclusive */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(pr_store_timeline(s, 950, 1100, 0, 0, tl_cb, &t), 3);
+	assert_true(t.ev[0].time == 950 && t.ev[2].time == 1000);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(pr_store_timeline(s, 1100, 0, 0, 0, tl_cb, &t), 2);
+	assert_int_equal(pr_store_timeline(s, 5000, 0, 0, 0, tl_cb, &t), 0);
+
+	/* one pid (both of its processes), one process */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(pr_store_timeline(s, 0, 0, 300, 0, tl_cb, &t), 3);
+	assert_true(t.ev[0].time == 900 && t.ev[1].time == 950 && t.ev[2].time == 1000);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(pr_store_timeline(s, 0, 0, 300, 3000, tl_cb, &t), 2);
+	assert_true(t.ev[0].start_boot == 3000 && t.ev[1].start_boot == 3000);
+	assert_int_equal(pr_store_timeline(s, 0, 0, 300, 1, NULL, NULL), 0);
+	assert_int_equal(pr_store_timeline(s, 0, 0, 31337, 0, NULL, NULL), 0);
+
+	/* the callback stops it */
+	memset(&t, 0, sizeof(t));
+	t.stop_after = 2;
+	assert_int_equal(pr_store_timeline(s, 0, 0, 0, 0, tl_cb, &t), 2);
 	pr_store_close(s);
 }
 
@@ -1422,6 +1850,12 @@ int main(void)
 		T(test_packets_rotation_and_damage),
 		T(test_segment_crash_recovery),
 		T(test_migrate_v1),
+		T(test_migrate_old_to_3),
+		T(test_append_events),
+		T(test_incident_marks_roundtrip),
+		T(test_incident_events_dedupe),
+		T(test_incident_gaps),
+		T(test_timeline),
 #undef T
 	};
 
