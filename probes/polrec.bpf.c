@@ -1312,6 +1312,10 @@ static __always_inline int net_enter(__u8 op, int fd, const void *uaddr)
 
 	if (tgid == self_tgid)
 		return 0;
+	/* a send without an address (a connected socket): its connect was
+	 * the event; the common case of a flood, so decided first */
+	if (op == PR_NOP_SEND && !uaddr)
+		return 0;
 	sk = fd_sock(t, fd);
 	if (!sk)
 		return 0;
@@ -1383,6 +1387,14 @@ static __always_inline int net_exit(long ret)
 		sock_local(sk, &lfam, ev.laddr, &ev.lport);
 		if (p.op == PR_NOP_ACCEPT)
 			sock_remote(sk, &p.family, p.raddr, &p.rport);
+		/* a connection reset before accept returned has lost its
+		 * local port: it is the listener's */
+		if (p.op == PR_NOP_ACCEPT && !ev.lport) {
+			struct sock *lsk = fd_sock(t, p.fd);
+
+			if (lsk)
+				ev.lport = BPF_CORE_READ(lsk, __sk_common.skc_num);
+		}
 		if (p.op == PR_NOP_LISTEN || p.op == PR_NOP_BIND)
 			p.family = lfam;
 	}
