@@ -149,7 +149,7 @@ check "pcap: truncation visible (snaplen 200)" \
 	"$(tshark -r "$WORK/flow.pcap" -T fields -e frame.cap_len 2>/dev/null | sort -n | tail -1 | awk '{print ($1 <= 200)}')" "1"
 polq pcap "$IDP" -o "$WORK/flow.pcapng" --pcapng
 check "pcapng: comment names the process" \
-	"$(tshark -r "$WORK/flow.pcapng" -T fields -e frame.comment 2>/dev/null | head -1 | grep -c "incident $IDP pid .* exe $WORK/bin/client")" "1"
+	"$(tshark -r "$WORK/flow.pcapng" -Y "tcp.port == $D" -T fields -e frame.comment 2>/dev/null | head -1 | grep -c "incident $IDP pid .* exe $WORK/bin/client")" "1"
 
 stop_polrecd
 finish
