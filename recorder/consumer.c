@@ -714,6 +714,7 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 			  p->exe_mtime_nsec, p->sha256))
 		p->sha256[0] = '\0';
 	add_recent(c, p, e->h.time, PR_RK_EXEC, exe, NULL);
+	p->exec_seq = e->exec_seq;
 	if (!p->exited)
 		pr_consumer_verdict(c, p, e->exec_seq);
 

@@ -30,6 +30,7 @@ struct pr_probes {
 	int ncpus;
 	int cgroup_fd;                 /* root of the cgroup v2 tree, for cgroup_skb */
 	uint32_t ring_slots;           /* packet flight recorder, per CPU */
+	uint32_t portsets_max;         /* net_portsets entries (fixed at load) */
 	void *ring_buf;                /* its last read: slots x CPUs */
 	uint32_t *ring_keys;
 	char cgroup_root[256];
@@ -293,8 +294,11 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *
 		pr_log("cannot size the ring buffer to %u bytes", ring_bytes);
 		goto fail;
 	}
-	if (bpf_map__set_max_entries(p->skel->maps.net_rules, at_least_one(nr->nentries)) ||
-	    bpf_map__set_max_entries(p->skel->maps.net_portsets, at_least_one(nr->nportsets))) {
+	/* room for a reloaded policy: the LPM trie allocates per entry, so
+	 * its limit costs nothing; port sets are preallocated */
+	p->portsets_max = nr->nportsets * 2 > 1024 ? (uint32_t)nr->nportsets * 2 : 1024;
+	if (bpf_map__set_max_entries(p->skel->maps.net_rules, PR_NET_RULES_MAX) ||
+	    bpf_map__set_max_entries(p->skel->maps.net_portsets, p->portsets_max)) {
 		pr_log("cannot size the network rule maps (%zu rules, %zu port sets)",
 		       nr->nentries, nr->nportsets);
 		goto fail;
@@ -439,6 +443,11 @@ void pr_probes_filter_on(struct pr_probes *p)
 	p->skel->bss->filter_on = 1;
 }
 
+void pr_probes_filter_off(struct pr_probes *p)
+{
+	p->skel->bss->filter_on = 0;
+}
+
 int pr_probes_follow(struct pr_probes *p, uint32_t tgid, uint64_t start, uint64_t until,
 		     uint32_t snaplen)
 {
@@ -569,4 +578,113 @@ int pr_probes_read_ring(struct pr_probes *p, void (*cb)(const struct pr_ring_slo
 uint64_t pr_probes_flow_id(struct pr_probes *p)
 {
 	return __atomic_fetch_add(&p->skel->data->flow_next, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- policy reload ----
+ * New state goes in before old state goes out: during the swap the
+ * kernel filter sends more, never less, and user space (which judges
+ * every event) switches policies in one step. */
+
+static int same_prefix_key(const struct pr_prefix_key *a, const struct pr_prefix_key *b)
+{
+	return a->prefixlen == b->prefixlen && !memcmp(a->data, b->data, a->prefixlen / 8);
+}
+
+int pr_probes_replace_prefixes(struct pr_probes *p, const struct pr_compiled *c)
+{
+	int fd = bpf_map__fd(p->skel->maps.watch_prefixes);
+	struct pr_prefix_key *old = NULL, key, next;
+	size_t nold = 0, cap = 0;
+	int have = 0;
+
+	/* remember what is there, then add the new ones */
+	while (!bpf_map_get_next_key(fd, have ? &key : NULL, &next)) {
+		have = 1;
+		key = next;
+		if (nold == cap) {
+			struct pr_prefix_key *v;
+
+			cap = cap ? 2 * cap : 64;
+			v = realloc(old, cap * sizeof(*v));
+			if (!v) {
+				free(old);
+				return -1;
+			}
+			old = v;
+		}
+		old[nold++] = key;
+	}
+	if (pr_probes_watch_prefixes(p, c)) {
+		free(old);
+		return -1;
+	}
+	for (size_t i = 0; i < nold; i++) {
+		int keep = 0;
+
+		for (size_t r = 0; r < c->nrules && !keep; r++) {
+			const struct pr_rule *rule = &c->rules[r];
+			struct pr_prefix_key k = {0};
+			size_t len = rule->prefix_len > PR_PREFIX_MAX ? PR_PREFIX_MAX : rule->prefix_len;
+
+			if (rule->kind != PR_RULE_PROTECT)
+				continue;
+			k.prefixlen = len * 8;
+			memcpy(k.data, rule->pattern, len);
+			keep = same_prefix_key(&k, &old[i]);
+		}
+		if (!keep)
+			bpf_map_delete_elem(fd, &old[i]);
+	}
+	/* partial_dirs only ever grows: a stale entry costs a cache miss */
+	p->skel->data->tree_gen++;
+	free(old);
+	return 0;
+}
+
+static int cmp_net_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct pr_net_key));
+}
+
+int pr_probes_replace_netrules(struct pr_probes *p, const struct pr_netrules *old,
+			       const struct pr_netrules *nr, char *err, size_t errlen)
+{
+	int exps = bpf_map__fd(p->skel->maps.net_exps);
+	int sets = bpf_map__fd(p->skel->maps.net_portsets);
+	int rules = bpf_map__fd(p->skel->maps.net_rules);
+	struct pr_net_exp none = {0};
+
+	if (nr->nportsets > p->portsets_max) {
+		snprintf(err, errlen, "the new policy needs %zu network port sets, the running "
+			 "probes hold %u: restart polrecd to load it", nr->nportsets,
+			 p->portsets_max);
+		return -1;
+	}
+	/* port sets are only referenced by rules: write them first */
+	for (uint32_t i = 0; i < nr->nportsets; i++)
+		if (bpf_map_update_elem(sets, &i, &nr->portsets[i], BPF_ANY))
+			goto fail;
+	for (size_t i = 0; i < nr->nentries; i++)
+		if (bpf_map_update_elem(rules, &nr->keys[i], &nr->vals[i], BPF_ANY))
+			goto fail;
+	for (uint32_t i = 0; i < PR_NET_EXPS_MAX; i++)
+		if (bpf_map_update_elem(exps, &i, i < nr->nexps ? &nr->exps[i] : &none, BPF_ANY))
+			goto fail;
+	if (old && old->nentries) {
+		struct pr_net_key *sorted = malloc(nr->nentries * sizeof(*sorted) + 1);
+
+		if (!sorted)
+			goto fail;
+		memcpy(sorted, nr->keys, nr->nentries * sizeof(*sorted));
+		qsort(sorted, nr->nentries, sizeof(*sorted), cmp_net_key);
+		for (size_t i = 0; i < old->nentries; i++)
+			if (!bsearch(&old->keys[i], sorted, nr->nentries, sizeof(*sorted),
+				     cmp_net_key))
+				bpf_map_delete_elem(rules, &old->keys[i]);
+		free(sorted);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot update the network rules in the kernel: %s", strerror(errno));
+	return -1;
 }

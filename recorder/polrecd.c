@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <openssl/evp.h>
 #include "recorder/polrecd.h"
 
 #define DEFAULT_STORE "/var/lib/polrec"
@@ -28,6 +29,7 @@
 
 int pr_verbose;
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 void pr_log(const char *fmt, ...)
 {
@@ -43,6 +45,11 @@ void pr_log(const char *fmt, ...)
 static void on_signal(int sig)
 {
 	stop_requested = sig;
+}
+
+static void on_hup(int sig)
+{
+	reload_requested = 1;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -223,7 +230,6 @@ static int check_policy(const char *file)
 	return rc;
 }
 
-static int record_all_writes;
 static uint32_t ring_bytes;
 static uint64_t context_window_ns = DEFAULT_CONTEXT_WINDOW_NS;
 static uint64_t context_bytes = DEFAULT_CONTEXT_BYTES;
@@ -278,14 +284,117 @@ static int parse_bytes(const char *arg, uint64_t *out)
 static void seed_verdict(struct pr_proc *p, void *arg)
 {
 	if (!p->exited)
-		pr_consumer_verdict(arg, p, 0);
+		pr_consumer_verdict(arg, p, p->exec_seq);
+}
+
+/* The policy in force: parsed, compiled, numbered. */
+struct policy_set {
+	struct pr_policy *policy;
+	struct pr_compiled *compiled;
+	struct pr_netrules *net;
+	unsigned version;
+	char sha256[65];
+};
+
+static void policy_set_free(struct policy_set *ps)
+{
+	pr_netrules_free(ps->net);
+	pr_compiled_free(ps->compiled);
+	pr_policy_free(ps->policy);
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* SHA-256 of the policy source (the file, or the embedded default). */
+static void policy_digest(const char *file, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char buf[65536];
+	FILE *f = NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out;
+	if (file) {
+		f = fopen(file, "rb");
+		if (!f)
+			goto out;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			EVP_DigestUpdate(ctx, buf, n);
+	} else {
+		EVP_DigestUpdate(ctx, pr_default_policy_yaml, pr_default_policy_len);
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen))
+		for (unsigned i = 0; i < mdlen && i < 32; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+out:
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* Parse and compile; 0, or -1 with the one-line reason in err. */
+static int policy_set_load(const char *file, struct policy_set *ps, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(ps, 0, sizeof(*ps));
+	if (file)
+		rc = pr_policy_load_file(file, &ps->policy, err, errlen);
+	else
+		rc = pr_policy_parse(pr_default_policy_yaml, pr_default_policy_len,
+				     "(default policy)", &ps->policy, err, errlen);
+	if (rc || pr_policy_compile(ps->policy, &ps->compiled, err, errlen) ||
+	    pr_netrules_compile(ps->policy, &ps->net, err, errlen)) {
+		policy_set_free(ps);
+		return -1;
+	}
+	policy_digest(file, ps->sha256);
+	return 0;
+}
+
+static int record_all_writes;
+
+/* SIGHUP: a valid new policy replaces the running one, kernel state first
+ * (new before old goes: the filter errs towards sending more), then user
+ * space in one step; an invalid one is refused and the old one stays. */
+static void reload(const char *file, struct policy_set *cur, struct pr_probes *probes,
+		   struct pr_consumer *c)
+{
+	struct policy_set next;
+	char err[512], detail[700];
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+
+	if (policy_set_load(file, &next, err, sizeof(err)) ||
+	    pr_probes_replace_netrules(probes, cur->net, next.net, err, sizeof(err))) {
+		if (next.policy)
+			policy_set_free(&next);
+		pr_log("reload refused, policy version %u stays in force: %s", cur->version, err);
+		pr_writer_submit(c->writer, pr_job_run(now, "reload-refused", err));
+		return;
+	}
+	if (!record_all_writes && pr_probes_replace_prefixes(probes, next.compiled)) {
+		pr_probes_filter_off(probes);
+		pr_log("in-kernel write filter off after the reload (every write-open is sent)");
+	}
+	next.version = cur->version + 1;
+	c->policy = next.compiled;
+	c->net = next.net;
+	policy_set_free(cur);
+	*cur = next;
+	/* every running process is judged again under the new policy */
+	pr_proctab_foreach(c->procs, seed_verdict, c);
+	snprintf(detail, sizeof(detail), "version=%u policy=%s expectations=%zu sha256=%s",
+		 cur->version, file ? file : "(default)", cur->policy->n, cur->sha256);
+	pr_log("policy reloaded: %s", detail);
+	pr_writer_submit(c->writer, pr_job_run(now, "reload", detail));
 }
 
 static int run(const char *policy_file, const char *store_dir)
 {
-	struct pr_policy *policy = NULL;
-	struct pr_compiled *compiled = NULL;
-	struct pr_netrules *netrules = NULL;
+	struct policy_set ps = {0};
 	struct pr_store *store = NULL;
 	struct pr_probes *probes = NULL;
 	struct ring_buffer *rb = NULL;
@@ -297,15 +406,11 @@ static int run(const char *policy_file, const char *store_dir)
 	long seeded;
 	int rc = 1;
 
-	policy = load_policy(policy_file);
-	if (!policy)
-		return 2;
-	if (pr_policy_compile(policy, &compiled, err, sizeof(err)) ||
-	    pr_netrules_compile(policy, &netrules, err, sizeof(err))) {
+	if (policy_set_load(policy_file, &ps, err, sizeof(err))) {
 		pr_log("invalid policy: %s", err);
-		rc = 2;
-		goto out;
+		return 2;
 	}
+	ps.version = 1;
 	if (geteuid() != 0) {
 		pr_log("must run as root: loading probes needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
 		goto out;
@@ -319,13 +424,15 @@ static int run(const char *policy_file, const char *store_dir)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	c.procs = pr_proctab_new();
 	if (!c.procs)
 		goto out;
-	c.policy = compiled;
-	c.net = netrules;
+	c.policy = ps.compiled;
+	c.net = ps.net;
 	c.context_window_ns = context_window_ns;
 	pr_proctab_set_cap(c.procs, context_bytes);
 	c.boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
@@ -335,7 +442,7 @@ static int run(const char *policy_file, const char *store_dir)
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
-	probes = pr_probes_open(ring_bytes, netrules, pkt_ring_slots);
+	probes = pr_probes_open(ring_bytes, ps.net, pkt_ring_slots);
 	if (!probes)
 		goto out;
 	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
@@ -350,14 +457,15 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_proctab_foreach(c.procs, seed_verdict, &c);
 	if (record_all_writes)
 		pr_log("--record-all-writes: every write-open is sent to user space");
-	else if (pr_probes_watch_prefixes(probes, compiled) == 0)
+	else if (pr_probes_watch_prefixes(probes, ps.compiled) == 0)
 		pr_probes_filter_on(probes);
-	snprintf(detail, sizeof(detail), "policy=%s expectations=%zu probes=%u seeded=%ld",
-		 policy_file ? policy_file : "(default)", policy->n,
+	snprintf(detail, sizeof(detail),
+		 "policy=%s version=1 sha256=%s expectations=%zu probes=%u seeded=%ld",
+		 policy_file ? policy_file : "(default)", ps.sha256, ps.policy->n,
 		 pr_probes_attached(probes), seeded);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
 	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
-	       store_dir, policy->n, pr_probes_attached(probes), seeded);
+	       store_dir, ps.policy->n, pr_probes_attached(probes), seeded);
 	printf("polrecd: ready\n");
 	fflush(stdout);
 
@@ -373,6 +481,10 @@ static int run(const char *policy_file, const char *store_dir)
 		/* records submitted without a wakeup are only seen by consume */
 		ring_buffer__consume(rb);
 		pr_consumer_flush(&c, clock_ns(CLOCK_BOOTTIME));
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(policy_file, &ps, probes, &c);
+		}
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			pr_probes_capture_gc(probes, clock_ns(CLOCK_BOOTTIME));
 			account_drops(probes, &c, drops_last, &drops_since);
@@ -416,9 +528,7 @@ out:
 	pr_probes_close(probes);
 	pr_proctab_free(c.procs);
 	pr_store_close(store);
-	pr_netrules_free(netrules);
-	pr_compiled_free(compiled);
-	pr_policy_free(policy);
+	policy_set_free(&ps);
 	return rc;
 }
 

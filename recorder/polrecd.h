@@ -51,6 +51,12 @@ void pr_probes_capture_gc(struct pr_probes *p, uint64_t now_boot);
 /* Stop capturing a flow (a provisional one no incident claimed). */
 void pr_probes_uncapture(struct pr_probes *p, const struct pr_flow_key *k);
 void pr_probes_filter_on(struct pr_probes *p);
+void pr_probes_filter_off(struct pr_probes *p);
+/* Policy reload (SIGHUP): the watched prefixes and the network rules of a
+ * new policy replace the old ones, new before old goes. */
+int pr_probes_replace_prefixes(struct pr_probes *p, const struct pr_compiled *c);
+int pr_probes_replace_netrules(struct pr_probes *p, const struct pr_netrules *old,
+			       const struct pr_netrules *nr, char *err, size_t errlen);
 
 /* ---- writer.c ---- */
 struct pr_writer;

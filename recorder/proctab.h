@@ -47,6 +47,7 @@ struct pr_proc {
 	uint64_t exit_time;      /* boot ns */
 	int32_t exit_code;
 	uint64_t exec_time;      /* boot ns of the last exec (0: none seen) */
+	uint32_t exec_seq;       /* the kernel's exec count of this process (verdicts) */
 
 	/* who and what: the current image (copied from the parent at fork) */
 	uint32_t uid, gid, loginuid, sessionid;
