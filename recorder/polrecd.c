@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include "recorder/polrecd.h"
 
 #define DEFAULT_STORE "/var/lib/polrec"
@@ -204,6 +206,41 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 		last[k] = now[k];
 	}
 	*since = t;
+}
+
+/* Least privilege: once the probes are loaded and attached, keep only
+ * what running needs: CAP_BPF (map updates, verdicts, captures, reloads),
+ * CAP_SYS_PTRACE (reading /proc/PID/exe, cwd and cmdline of every
+ * user's processes), CAP_DAC_READ_SEARCH (hashing executables wherever
+ * they are). Everything else goes from the effective, permitted,
+ * inheritable and bounding sets, and no_new_privs is set. */
+static const cap_value_t caps_kept[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+
+static int drop_privileges(void)
+{
+	cap_t caps = cap_init();
+	int rc = -1;
+
+	if (!caps)
+		return -1;
+	for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++) {
+		int keep = 0;
+
+		for (size_t i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++)
+			keep |= caps_kept[i] == v;
+		if (!keep && CAP_IS_SUPPORTED(v) && cap_drop_bound(v) && errno != EINVAL)
+			goto out;
+	}
+	if (cap_set_flag(caps, CAP_EFFECTIVE, sizeof(caps_kept) / sizeof(caps_kept[0]),
+			 caps_kept, CAP_SET) ||
+	    cap_set_flag(caps, CAP_PERMITTED, sizeof(caps_kept) / sizeof(caps_kept[0]),
+			 caps_kept, CAP_SET) ||
+	    cap_set_proc(caps) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		goto out;
+	rc = 0;
+out:
+	cap_free(caps);
+	return rc;
 }
 
 /* --check-policy: parse and compile everything polrecd would. */
@@ -466,6 +503,10 @@ static int run(const char *policy_file, const char *store_dir)
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
 	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
 	       store_dir, ps.policy->n, pr_probes_attached(probes), seeded);
+	if (drop_privileges()) {
+		pr_log("cannot drop capabilities: %s", strerror(errno));
+		goto out;
+	}
 	printf("polrecd: ready\n");
 	fflush(stdout);
 
