@@ -35,8 +35,11 @@
 
 #include <json-c/json.h>
 
+#include "query/bundle.h"
 #include "query/export.h"
 #include "query/render.h"
+#include "schema/chain.h"
+#include "schema/prune.h"
 #include "schema/store.h"
 
 #ifndef POLREC_VERSION
@@ -119,6 +122,19 @@ static void usage(FILE *f)
 	      "                       per-packet comments and directions); -o - is stdout;\n"
 	      "                       an existing FILE is kept unless --force\n"
 	      "  stats                store totals, packets and recorded event losses\n"
+	      "  verify [--full] [--checkpoint FILE --pubkey PUB.pem]\n"
+	      "                       recompute the store's hash chain; exit 1 names the\n"
+	      "                       first record changed, removed, inserted or reordered;\n"
+	      "                       --full adds SQLite's integrity_check and rehashes the\n"
+	      "                       closed pcap segments; --checkpoint also catches a cut\n"
+	      "                       tail against a signed checkpoint\n"
+	      "  checkpoint --key KEY.pem -o FILE [--force]\n"
+	      "                       verify, then sign the chain head with an Ed25519 key\n"
+	      "                       (openssl genpkey -algorithm ed25519) kept outside the store\n"
+	      "  export ID -o DIR [--force]\n"
+	      "                       an incident bundle: incident.json, incident.pcap(ng),\n"
+	      "                       chain.json and a MANIFEST of SHA-256 hashes\n"
+	      "  verify-bundle DIR    check a bundle against its MANIFEST (no store needed)\n"
 	      "  help                 this text\n"
 	      "\n"
 	      "Options (before or after the command):\n"
@@ -131,7 +147,7 @@ static void usage(FILE *f)
 	      "RFC 3339 time (2026-11-26T09:00:00Z, 2026-11-26T10:00:00.5+01:00).\n"
 	      "START is the process start in boot-time ns, as show and tree print it.\n"
 	      "Exit status: 0 found (pcap: written, maybe empty), 1 nothing matched,\n"
-	      "2 usage, store or output error.\n",
+	      "2 usage, store or output error. verify, verify-bundle: 0 sound, 1 tampered.\n",
 	      f);
 }
 
@@ -686,22 +702,138 @@ static int do_tree(int argc, char **argv)
 
 /* ---- stats ---- */
 
+/* The disk budget (schema/prune.h): limits, what the store uses, prunes,
+ * and whether the disk is full. */
+static double stats_mib(uint64_t v)
+{
+	return (double)v / (1024.0 * 1024.0);
+}
+
+static int print_budget_text(const struct pr_budget_info *b)
+{
+	const struct pr_store_usage *u = &b->usage;
+	char t[PR_TIME_LEN];
+
+	if (printf("used:        %.1f MiB (database %.1f MiB with %.1f MiB free pages, wal %.1f MiB, "
+		   "pcap %.1f MiB in %" PRIu64 " files, reserve %.1f MiB)\n", stats_mib(u->used),
+		   stats_mib(u->db_bytes), stats_mib(u->db_free), stats_mib(u->wal_bytes),
+		   stats_mib(u->pcap_bytes), u->pcap_files, stats_mib(u->reserve_bytes)) < 0)
+		return -1;
+	if (!b->available)
+		return 0;
+	if (printf("budget:      max-store-size ") < 0 ||
+	    (b->max_store ? printf("%" PRIu64, b->max_store) : printf("unlimited")) < 0 ||
+	    printf(", max-age ") < 0 ||
+	    (b->max_age_ns ? printf("%" PRIu64 "s", b->max_age_ns / UINT64_C(1000000000))
+			   : printf("unlimited")) < 0 ||
+	    printf(", max-pcap-size ") < 0 ||
+	    (b->max_pcap ? printf("%" PRIu64, b->max_pcap) : printf("unlimited")) < 0 ||
+	    printf("\n") < 0)
+		return -1;
+	if (printf("disk:        %s%s\n", b->disk_full_since ? "full since " : "ok",
+		   b->disk_full_since ? pr_fmt_time(b->disk_full_since, t) : "") < 0)
+		return -1;
+	if (printf("prunes:      %" PRIu64 " (size %" PRIu64 ", age %" PRIu64 ", disk-full %" PRIu64
+		   ", pcap-size %" PRIu64 "): %" PRIu64 " incidents, %.1f MiB freed\n", b->prunes,
+		   b->by_reason[PR_PRUNE_SIZE], b->by_reason[PR_PRUNE_AGE],
+		   b->by_reason[PR_PRUNE_DISK_FULL], b->by_reason[PR_PRUNE_PCAP_SIZE], b->incidents,
+		   stats_mib(b->bytes)) < 0)
+		return -1;
+	if (b->prunes &&
+	    printf("last prune:  %s %s: %" PRIu64 " incidents (ids %" PRId64 "..%" PRId64 "), %.1f MiB\n",
+		   pr_fmt_time(b->last_time, t), b->last_reason, b->last_incidents, b->last_first_id,
+		   b->last_last_id, stats_mib(b->last_bytes)) < 0)
+		return -1;
+	return 0;
+}
+
+static int jset(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v)
+		return -1;
+	return json_object_object_add(o, k, v);
+}
+
+static int jset_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	return jset(o, k, json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v));
+}
+
+static struct json_object *budget_json(const struct pr_budget_info *b)
+{
+	struct json_object *o = json_object_new_object(), *p = NULL, *r = NULL;
+	const struct pr_store_usage *u = &b->usage;
+	char t[PR_TIME_LEN];
+	int rc = 0;
+
+	if (!o)
+		return NULL;
+	rc = rc ?: jset_u64(o, "used", u->used);
+	rc = rc ?: jset_u64(o, "db_bytes", u->db_bytes);
+	rc = rc ?: jset_u64(o, "db_free", u->db_free);
+	rc = rc ?: jset_u64(o, "wal_bytes", u->wal_bytes);
+	rc = rc ?: jset_u64(o, "pcap_bytes", u->pcap_bytes);
+	rc = rc ?: jset_u64(o, "pcap_files", u->pcap_files);
+	rc = rc ?: jset_u64(o, "reserve_bytes", u->reserve_bytes);
+	if (b->available) {
+		rc = rc ?: jset_u64(o, "max_store_size", b->max_store);
+		rc = rc ?: jset_u64(o, "max_age_ns", b->max_age_ns);
+		rc = rc ?: jset_u64(o, "max_pcap_size", b->max_pcap);
+		rc = rc ?: jset(o, "disk_full", json_object_new_boolean(b->disk_full_since != 0));
+		if (b->disk_full_since) {
+			rc = rc ?: jset(o, "disk_full_since",
+					json_object_new_string(pr_fmt_time(b->disk_full_since, t)));
+			rc = rc ?: jset_u64(o, "disk_full_since_ns", b->disk_full_since);
+		}
+		p = json_object_new_object();
+		r = json_object_new_object();
+		rc = rc ?: jset(o, "prunes", p);
+		rc = rc ?: jset_u64(p, "count", b->prunes);
+		rc = rc ?: jset_u64(p, "incidents", b->incidents);
+		rc = rc ?: jset_u64(p, "bytes", b->bytes);
+		rc = rc ?: jset(p, "by_reason", r);
+		for (int i = 0; i < PR_PRUNE__COUNT; i++)
+			rc = rc ?: jset_u64(r, pr_prune_reason_name(i), b->by_reason[i]);
+		if (b->prunes) {
+			struct json_object *l = json_object_new_object();
+
+			rc = rc ?: jset(p, "last", l);
+			rc = rc ?: jset(l, "time", json_object_new_string(pr_fmt_time(b->last_time, t)));
+			rc = rc ?: jset_u64(l, "time_ns", b->last_time);
+			rc = rc ?: jset(l, "reason", json_object_new_string(b->last_reason));
+			rc = rc ?: jset_u64(l, "incidents", b->last_incidents);
+			rc = rc ?: jset(l, "first_id", json_object_new_int64(b->last_first_id));
+			rc = rc ?: jset(l, "last_id", json_object_new_int64(b->last_last_id));
+			rc = rc ?: jset_u64(l, "bytes", b->last_bytes);
+		}
+	}
+	if (rc) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int print_stats(struct pr_store *s, const struct pr_stats *st)
 {
+	struct pr_budget_info bi;
 	struct json_object *o;
 
+	if (pr_store_budget_info(s, &bi))
+		return -1;
 	if (!json_output) {
 		if (printf("store:       ") < 0 || pr_esc_puts(stdout, store_dir, 0) ||
 		    printf(" (schema %d)\n", pr_store_schema_version(s)) < 0)
 			return -1;
-		return pr_text_stats(stdout, st);
+		return pr_text_stats(stdout, st) ?: print_budget_text(&bi);
 	}
 	o = pr_json_stats(st);
 	if (!o)
 		return -1;
 	if (pr_json_add_str(o, "store", store_dir) ||
 	    json_object_object_add(o, "schema_version",
-				   json_object_new_int(pr_store_schema_version(s)))) {
+				   json_object_new_int(pr_store_schema_version(s))) ||
+	    jset(o, "budget", budget_json(&bi))) {
 		json_object_put(o);
 		return -1;
 	}
@@ -727,6 +859,321 @@ static int do_stats(int argc, char **argv)
 	}
 	pr_store_close(s);
 	return ret;
+}
+
+/* ---- verify, checkpoint, export, verify-bundle ---- */
+
+enum { OPT_FULL = 400, OPT_CHECKPOINT, OPT_PUBKEY, OPT_KEY, OPT_FORCE2 };
+
+struct verify_args {
+	bool full;
+	const char *checkpoint, *pubkey;
+};
+
+static int parse_verify(int argc, char **argv, struct verify_args *a)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "full", no_argument, NULL, OPT_FULL },
+		{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+		{ "pubkey", required_argument, NULL, OPT_PUBKEY },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		ret = OPT_NEXT;
+		if (c == OPT_FULL)
+			a->full = true;
+		else if (c == OPT_CHECKPOINT)
+			a->checkpoint = optarg;
+		else if (c == OPT_PUBKEY)
+			a->pubkey = optarg;
+		else
+			ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (optind < argc)
+		return p_err("verify: unexpected argument '%s'", argv[optind]);
+	if (!a->checkpoint != !a->pubkey)
+		return p_err("verify: --checkpoint FILE and --pubkey PUB.pem go together");
+	return OPT_NEXT;
+}
+
+static int verify_report(const struct verify_args *a, int bad, const struct pr_verify_result *r)
+{
+	struct json_object *o;
+	char hash[65];
+
+	pr_hex(r->head_hash, PR_SHA256_LEN, hash);
+	if (json_output) {
+		o = json_object_new_object();
+		if (!o)
+			return output_err();
+		json_object_object_add(o, "sound", json_object_new_boolean(!bad));
+		if (bad)
+			pr_json_add_str(o, "problem", r->msg);
+		json_object_object_add(o, "records", json_object_new_int64(r->records));
+		if (!bad) {
+			json_object_object_add(o, "head_seq", json_object_new_int64(r->head_seq));
+			json_object_object_add(o, "head_hash", json_object_new_string(hash));
+			json_object_object_add(o, "store_id", json_object_new_string(r->store_id));
+			json_object_object_add(o, "pruned", json_object_new_int64(r->pruned));
+			json_object_object_add(o, "full", json_object_new_boolean(a->full));
+			json_object_object_add(o, "segments_checked",
+					       json_object_new_int64(r->segments_checked));
+			if (a->checkpoint)
+				pr_json_add_str(o, "checkpoint", a->checkpoint);
+		}
+		if (emit_json(o))
+			return output_err();
+	}
+	if (bad)
+		return p_none("%s", r->msg);
+	if (json_output)
+		return EXIT_FOUND;
+	if (printf("chain sound: %" PRId64 " records, head %" PRId64 " %s, store id %s\n",
+		   r->records, r->head_seq, hash, r->store_id) < 0)
+		return output_err();
+	if (r->pruned && printf("  %" PRId64 " records' rows were removed by prune records\n",
+				r->pruned) < 0)
+		return output_err();
+	if (a->checkpoint && (printf("  checkpoint ") < 0 || pr_esc_puts(stdout, a->checkpoint, 0) ||
+			      printf(": signature good, the chain still holds it\n") < 0))
+		return output_err();
+	if (a->full && printf("  integrity_check ok, %" PRId64 " pcap segment files match\n",
+			      r->segments_checked) < 0)
+		return output_err();
+	return EXIT_FOUND;
+}
+
+static int do_verify(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	struct pr_verify_result r;
+	struct pr_checkpoint cp;
+	struct pr_verify_opts o = { 0 };
+	struct pr_store *s;
+	char err[512];
+	int ret, bad;
+
+	ret = parse_verify(argc, argv, &a);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (a.checkpoint) {
+		if (pr_checkpoint_read(a.checkpoint, a.pubkey, &cp, err, sizeof(err))) {
+			/* a checkpoint that fails its signature is evidence, not usage */
+			if (strstr(err, "bad signature"))
+				return p_none("%s", err);
+			return p_err("%s", err);
+		}
+		o.cp = &cp;
+		o.cp_name = a.checkpoint;
+	}
+	o.full = a.full;
+	if (open_store(&s))
+		return EXIT_ERROR;
+	bad = pr_chain_verify(s, &o, &r);
+	ret = bad < 0 ? store_err(s) : verify_report(&a, bad, &r);
+	pr_store_close(s);
+	return ret;
+}
+
+struct out_args {
+	const char *out, *key;
+	bool force;
+	int64_t id;
+};
+
+static int parse_out(int argc, char **argv, struct out_args *a, bool want_id, bool want_key)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, OPT_FORCE2 },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "o:", opts, NULL)) != -1) {
+		ret = OPT_NEXT;
+		if (c == 'o')
+			a->out = optarg;
+		else if (c == OPT_FORCE2)
+			a->force = true;
+		else if (c == OPT_KEY && want_key)
+			a->key = optarg;
+		else if (c == OPT_KEY)
+			ret = p_err("%s: unknown option '--key'", argv[0]);
+		else
+			ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (argc - optind != (want_id ? 1 : 0))
+		return want_id && argc == optind
+			? p_err("%s: expected an incident ID (try 'polq help')", argv[0])
+			: p_err("%s: unexpected argument '%s'", argv[0], argv[argc - 1]);
+	if (want_id && !parse_incident_id(argv[optind], &a->id))
+		return p_err("%s: '%s' is not an incident ID", argv[0], argv[optind]);
+	if (!a->out || !*a->out || !strcmp(a->out, "-"))
+		return p_err("%s: -o %s is required", argv[0], want_id ? "DIR" : "FILE");
+	if (want_key && !a->key)
+		return p_err("%s: --key PRIVATE_KEY.pem is required", argv[0]);
+	return OPT_NEXT;
+}
+
+/* The signing key must not live in the store it vouches for. */
+static bool inside_store(const char *path)
+{
+	char *k = realpath(path, NULL), *d = realpath(store_dir, NULL);
+	bool in = k && d && !strncmp(k, d, strlen(d)) && k[strlen(d)] == '/';
+
+	free(k);
+	free(d);
+	return in;
+}
+
+static int write_checkpoint(const struct out_args *a, const char *text)
+{
+	int fd = open(a->out, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		      (a->force ? O_TRUNC : O_EXCL), 0600);
+	size_t n = strlen(text);
+	bool ok;
+
+	if (fd < 0)
+		return errno == EEXIST ? p_err("checkpoint: %s exists (use --force to overwrite it)",
+					       a->out)
+				       : p_err("checkpoint: %s: %s", a->out, strerror(errno));
+	ok = write(fd, text, n) == (ssize_t)n;
+	ok = !fsync(fd) && ok;
+	ok = !close(fd) && ok;
+	return ok ? 0 : p_err("checkpoint: %s: %s", a->out, strerror(errno ? errno : EIO));
+}
+
+static int do_checkpoint(int argc, char **argv)
+{
+	struct out_args a = { 0 };
+	struct pr_verify_result r;
+	struct pr_checkpoint cp = { 0 };
+	struct pr_store *s;
+	char err[512], hash[65], *text;
+	int ret, bad;
+
+	ret = parse_out(argc, argv, &a, false, true);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (inside_store(a.key))
+		return p_err("checkpoint: the key %s is inside the store; keep it elsewhere", a.key);
+	if (open_store(&s))
+		return EXIT_ERROR;
+	bad = pr_chain_verify(s, NULL, &r);
+	if (bad) {
+		ret = bad < 0 ? store_err(s) : p_none("refusing to sign a damaged chain: %s", r.msg);
+		pr_store_close(s);
+		return ret;
+	}
+	pr_store_close(s);
+	memcpy(cp.store_id, r.store_id, sizeof(cp.store_id));
+	cp.seq = r.head_seq;
+	memcpy(cp.hash, r.head_hash, PR_SHA256_LEN);
+	cp.time = now_ns();
+	text = pr_checkpoint_make(&cp, store_dir, a.key, err, sizeof(err));
+	if (!text)
+		return p_err("checkpoint: %s", err);
+	ret = write_checkpoint(&a, text);
+	free(text);
+	if (ret)
+		return ret;
+	pr_hex(cp.hash, PR_SHA256_LEN, hash);
+	if (json_output) {
+		struct json_object *o = json_object_new_object();
+
+		if (!o)
+			return output_err();
+		pr_json_add_str(o, "file", a.out);
+		json_object_object_add(o, "seq", json_object_new_int64(cp.seq));
+		json_object_object_add(o, "hash", json_object_new_string(hash));
+		json_object_object_add(o, "store_id", json_object_new_string(cp.store_id));
+		return emit_json(o) ? output_err() : EXIT_FOUND;
+	}
+	if (printf("checkpoint ") < 0 || pr_esc_puts(stdout, a.out, 0) ||
+	    printf(": chain head %" PRId64 " %s, store id %s\n", cp.seq, hash, cp.store_id) < 0)
+		return output_err();
+	return EXIT_FOUND;
+}
+
+static int do_export(int argc, char **argv)
+{
+	struct out_args a = { 0 };
+	struct pr_store *s;
+	char err[1024];
+	int ret;
+
+	ret = parse_out(argc, argv, &a, true, false);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (open_store(&s))
+		return EXIT_ERROR;
+	ret = pr_bundle_write(s, a.id, a.out, a.force, err, sizeof(err));
+	pr_store_close(s);
+	if (ret == 1)
+		return p_none("no incident %" PRId64, a.id);
+	if (ret == 2)
+		return p_err("export: %s exists (use --force to write into it)", a.out);
+	if (ret)
+		return p_err("export: %s", err);
+	if (json_output) {
+		struct json_object *o = json_object_new_object();
+
+		if (!o)
+			return output_err();
+		json_object_object_add(o, "incident", json_object_new_int64(a.id));
+		pr_json_add_str(o, "bundle", a.out);
+		return emit_json(o) ? output_err() : EXIT_FOUND;
+	}
+	if (printf("incident %" PRId64 " exported to ", a.id) < 0 ||
+	    pr_esc_puts(stdout, a.out, 0) ||
+	    printf(" (incident.json, incident.pcap, incident.pcapng, chain.json, MANIFEST)\n") < 0)
+		return output_err();
+	return EXIT_FOUND;
+}
+
+static int do_verify_bundle(int argc, char **argv)
+{
+	char msg[1024];
+	int ret, first, files, records;
+
+	ret = parse_plain(argc, argv, 1, "a bundle directory", &first);
+	if (ret != OPT_NEXT)
+		return ret;
+	ret = pr_bundle_verify(argv[first], &files, &records, msg, sizeof(msg));
+	if (ret < 0)
+		return p_err("verify-bundle: %s", msg);
+	if (json_output) {
+		struct json_object *o = json_object_new_object();
+
+		if (!o)
+			return output_err();
+		json_object_object_add(o, "sound", json_object_new_boolean(!ret));
+		if (ret)
+			pr_json_add_str(o, "problem", msg);
+		json_object_object_add(o, "files", json_object_new_int(files));
+		json_object_object_add(o, "chain_records", json_object_new_int(records));
+		if (emit_json(o))
+			return output_err();
+	}
+	if (ret)
+		return p_none("%s", msg);
+	if (!json_output && (printf("bundle ") < 0 || pr_esc_puts(stdout, argv[first], 0) ||
+			     printf(": %d files match MANIFEST, %d chain records consistent\n",
+				    files, records) < 0))
+		return output_err();
+	return EXIT_FOUND;
 }
 
 /* ---- help, version, dispatch ---- */
@@ -763,6 +1210,10 @@ static const struct cmd cmds[] = {
 	{ "tree", do_tree },
 	{ "pcap", do_pcap },
 	{ "stats", do_stats },
+	{ "verify", do_verify },
+	{ "verify-bundle", do_verify_bundle },
+	{ "checkpoint", do_checkpoint },
+	{ "export", do_export },
 	{ "help", do_help },
 	{ 0 },
 };

@@ -12,9 +12,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "recorder/polrecd.h"
+#include "schema/prune.h"
 
 enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS, JOB_EVENTS };
 
@@ -58,7 +61,27 @@ struct pr_writer {
 	uint64_t pkts_dropped;     /* packets the queue budget refused */
 	uint64_t events_dropped;   /* follow events the queue budget refused */
 	struct { uint64_t token; int64_t id; } tokens[TOKENS_KEPT];
+	/* the disk budget (schema/prune.h), NULL in tests */
+	struct pr_budget *budget;
+	/* a full disk: loss and run records of batches that could not be
+	 * written wait here for the next batch; what else was lost is counted
+	 * and written as loss records (stage store-full) once writes resume */
+	struct pr_job *carry, *carry_tail;
+	size_t ncarry;
+	uint64_t full_lost[4], full_from, full_to;
 };
+
+enum { FULL_INCIDENT, FULL_EVENT, FULL_FLOW, FULL_PACKET };
+static const char *const full_kind[4] = { "incident", "follow-event", "flow", "packet" };
+#define CARRY_MAX 4096
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *job_alloc(struct pr_job *j, size_t n)
 {
@@ -379,34 +402,170 @@ static int write_job(struct pr_writer *w, struct pr_job *j)
 	return -1;
 }
 
-/* One transaction for the whole batch; a job that fails is logged and
- * counted, the others still land. */
-static void write_batch(struct pr_writer *w, struct pr_job *batch)
-{
-	uint64_t ok = 0, bad = 0;
-	int in_tx = pr_store_begin(w->store) == 0;
+enum { BATCH_OK, BATCH_FULL, BATCH_FAILED };
 
-	if (!in_tx)
-		pr_log("store: cannot begin a transaction: %s", pr_store_errmsg(w->store));
-	for (struct pr_job *j = batch; j; j = j->next) {
-		if (write_job(w, j)) {
-			pr_log("store: write failed: %s", pr_store_errmsg(w->store));
-			bad++;
-		} else {
-			ok++;
-		}
+/* The batch's incidents were not stored after all: later flows and follow
+ * events of theirs must not join whatever gets their ids next. */
+static void forget_tokens(struct pr_writer *w, const struct pr_job *batch)
+{
+	for (const struct pr_job *j = batch; j; j = j->next)
+		if (j->type == JOB_INCIDENT && w->tokens[j->token % TOKENS_KEPT].token == j->token)
+			w->tokens[j->token % TOKENS_KEPT].id = -1;
+}
+
+static int write_full_losses(struct pr_writer *w)
+{
+	for (int k = 0; k < 4; k++)
+		if (w->full_lost[k] &&
+		    pr_store_add_loss(w->store, w->full_from, w->full_to, "store-full", full_kind[k],
+				      w->full_lost[k]))
+			return -1;
+	return 0;
+}
+
+static int has_full_losses(const struct pr_writer *w)
+{
+	return w->full_lost[0] || w->full_lost[1] || w->full_lost[2] || w->full_lost[3];
+}
+
+/* One transaction for the whole batch; a job that fails is logged and
+ * counted, the others still land. A full disk (or quota) fails the whole
+ * batch instead: BATCH_FULL, nothing written, the caller makes room. */
+static int write_batch(struct pr_writer *w, struct pr_job *batch)
+{
+	struct pr_store *s = w->store;
+	uint64_t ok = 0, bad = 0;
+	int in_tx = pr_store_begin(s) == 0, full = 0, lost_tx = 0, losses = 0;
+
+	if (!in_tx) {
+		if (pr_budget_full_error(s))
+			return BATCH_FULL;
+		pr_log("store: cannot begin a transaction: %s", pr_store_errmsg(s));
 	}
-	if (in_tx && pr_store_commit(w->store)) {
-		pr_log("store: commit failed, %llu records lost: %s",
-		       (unsigned long long)ok, pr_store_errmsg(w->store));
-		pr_store_rollback(w->store);
+	if (in_tx && has_full_losses(w)) {
+		if (write_full_losses(w))
+			full = pr_budget_full_error(s);
+		else
+			losses = 1;
+	}
+	for (struct pr_job *j = batch; j && !full; j = j->next) {
+		if (!write_job(w, j)) {
+			ok++;
+			continue;
+		}
+		if (pr_budget_full_error(s)) {
+			full = 1;
+			break;
+		}
+		if (in_tx && !pr_store_in_transaction(s)) {
+			/* SQLite rolled the transaction back (I/O error): the batch is gone */
+			lost_tx = 1;
+			break;
+		}
+		pr_log("store: write failed: %s", pr_store_errmsg(s));
+		bad++;
+	}
+	if (full || lost_tx) {
+		char keep[512];
+
+		snprintf(keep, sizeof(keep), "%s", pr_store_errmsg(s));
+		if (pr_store_in_transaction(s))
+			pr_store_rollback(s);
+		forget_tokens(w, batch);
+		if (full)
+			return BATCH_FULL;
+		pr_log("store: transaction lost, batch not written: %s", keep);
+		for (struct pr_job *j = batch; j; j = j->next)
+			bad++;
+		ok = 0;
+	} else if (in_tx && pr_store_commit(s)) {
+		full = pr_budget_full_error(s);
+		if (!full)
+			pr_log("store: commit failed, %llu records lost: %s",
+			       (unsigned long long)ok, pr_store_errmsg(s));
+		if (pr_store_in_transaction(s))
+			pr_store_rollback(s);
+		forget_tokens(w, batch);
+		if (full)
+			return BATCH_FULL;
 		bad += ok;
 		ok = 0;
+	} else if (losses) {
+		memset(w->full_lost, 0, sizeof(w->full_lost));
+		w->full_from = w->full_to = 0;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->written += ok;
 	w->failed += bad;
 	pthread_mutex_unlock(&w->lock);
+	return bad ? BATCH_FAILED : BATCH_OK;
+}
+
+/* The disk stayed full: count what the batch held; its loss and run
+ * records wait for the next batch (they are small; beyond CARRY_MAX they
+ * are counted as failed). Returns the batch without them. */
+static struct pr_job *count_full_loss(struct pr_writer *w, struct pr_job *batch)
+{
+	struct pr_job *keep = NULL, **tail = &keep, *next;
+	uint64_t t = now_ns(), failed = 0;
+
+	if (!w->full_from)
+		w->full_from = t;
+	w->full_to = t;
+	for (struct pr_job *j = batch; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		if ((j->type == JOB_LOSS || j->type == JOB_RUN) && w->ncarry < CARRY_MAX) {
+			if (w->carry_tail)
+				w->carry_tail->next = j;
+			else
+				w->carry = j;
+			w->carry_tail = j;
+			w->ncarry++;
+			continue;
+		}
+		failed++;
+		switch (j->type) {
+		case JOB_INCIDENT:
+			w->full_lost[FULL_INCIDENT]++;
+			w->full_lost[FULL_FLOW] += j->has_flow ? 1 : 0;
+			break;
+		case JOB_EVENTS:
+			w->full_lost[FULL_EVENT] += j->nevents;
+			break;
+		case JOB_FLOW:
+			w->full_lost[FULL_FLOW]++;
+			break;
+		case JOB_PACKETS:
+			w->full_lost[FULL_PACKET] += j->npkts;
+			break;
+		default:
+			break;
+		}
+		*tail = j;
+		tail = &j->next;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->failed += failed;
+	pthread_mutex_unlock(&w->lock);
+	return keep;
+}
+
+/* Write a batch; on a full disk make room (prune) and try once more. */
+static struct pr_job *write_or_make_room(struct pr_writer *w, struct pr_job *batch)
+{
+	int rc = write_batch(w, batch);
+
+	if (rc != BATCH_FULL)
+		return batch;
+	if (pr_budget_disk_full(w->budget, now_ns()))
+		rc = write_batch(w, batch);
+	if (rc != BATCH_FULL)
+		return batch;
+	if (!w->budget)
+		pr_log("store: disk full, batch not written (counted, stage store-full): %s",
+		       pr_store_errmsg(w->store));
+	return count_full_loss(w, batch);
 }
 
 static void *writer_main(void *arg)
@@ -414,20 +573,34 @@ static void *writer_main(void *arg)
 	struct pr_writer *w = arg;
 
 	for (;;) {
+		size_t cap = pr_budget_batch_bytes(w->budget);
 		struct pr_job *batch;
 		int stop;
 
 		pthread_mutex_lock(&w->lock);
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->cond, &w->lock);
-		/* at most WRITER_BATCH jobs per transaction: readers see
-		 * progress and the WAL can be checkpointed between batches */
+		while (!w->head && !w->stopping) {
+			struct timespec ts;
+
+			if (!w->budget) {
+				pthread_cond_wait(&w->cond, &w->lock);
+				continue;
+			}
+			/* idle: the age budget and disk-full recovery still tick */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
+				break;
+		}
+		/* at most WRITER_BATCH jobs per transaction (and, under a size
+		 * budget, about a 64th of it): readers see progress, the WAL can
+		 * be checkpointed and the budget checked between batches */
 		batch = w->head;
 		{
 			struct pr_job *last = batch;
 			size_t n = 1, bytes = batch ? batch->bytes : 0;
 
-			while (last && last->next && n < WRITER_BATCH) {
+			while (last && last->next && n < WRITER_BATCH &&
+			       (!cap || bytes + last->next->bytes <= cap)) {
 				last = last->next;
 				bytes += last->bytes;
 				n++;
@@ -444,8 +617,16 @@ static void *writer_main(void *arg)
 		stop = w->stopping;
 		pthread_mutex_unlock(&w->lock);
 
+		/* loss and run records a full disk held back go first */
+		if (w->carry) {
+			w->carry_tail->next = batch;
+			batch = w->carry;
+			w->carry = w->carry_tail = NULL;
+			w->ncarry = 0;
+		}
 		if (batch)
-			write_batch(w, batch);
+			batch = write_or_make_room(w, batch);
+		pr_budget_tick(w->budget, now_ns());
 		while (batch) {
 			struct pr_job *next = batch->next;
 
@@ -457,12 +638,28 @@ static void *writer_main(void *arg)
 			stop = !w->head;
 			pthread_mutex_unlock(&w->lock);
 			if (stop)
-				return NULL;
+				break;
 		}
 	}
+	/* stopping on a full disk: what still waits is lost, and logged */
+	if (w->ncarry || has_full_losses(w))
+		pr_log("store: stopping with the disk full: %zu loss/run records and %llu incidents "
+		       "could not be written", w->ncarry, (unsigned long long)w->full_lost[FULL_INCIDENT]);
+	while (w->carry) {
+		struct pr_job *next = w->carry->next;
+
+		job_free(w->carry);
+		w->carry = next;
+	}
+	return NULL;
 }
 
 struct pr_writer *pr_writer_start(struct pr_store *s)
+{
+	return pr_writer_start_budget(s, NULL);
+}
+
+struct pr_writer *pr_writer_start_budget(struct pr_store *s, struct pr_budget *b)
 {
 	struct pr_writer *w = calloc(1, sizeof(*w));
 	int err;
@@ -470,6 +667,7 @@ struct pr_writer *pr_writer_start(struct pr_store *s)
 	if (!w)
 		return NULL;
 	w->store = s;
+	w->budget = b;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	err = pthread_create(&w->thread, NULL, writer_main, w);

@@ -40,8 +40,10 @@
 
 #include <sqlite3.h>
 
+#include "schema/chain.h"
 #include "schema/pcapseg.h"
 #include "schema/store.h"
+#include "schema/store_int.h"
 
 extern const char pr_schema_001[];
 extern const size_t pr_schema_001_len;
@@ -49,6 +51,10 @@ extern const char pr_schema_002[];
 extern const size_t pr_schema_002_len;
 extern const char pr_schema_003[];
 extern const size_t pr_schema_003_len;
+extern const char pr_schema_004[];
+extern const size_t pr_schema_004_len;
+extern const char pr_schema_005[];
+extern const size_t pr_schema_005_len;
 
 #define PR_DB_NAME        "polrec.db"
 #define PR_APPLICATION_ID 1886350450 /* 'polr', set by 001-initial.sql */
@@ -60,6 +66,8 @@ static const char *const migrations[] = {
 	pr_schema_001, /* version 1 */
 	pr_schema_002, /* version 2: network incidents, flows, packets */
 	pr_schema_003, /* version 3: event marks, follow windows, joined violations */
+	pr_schema_004, /* version 4: the hash chain (schema/chain.c) */
+	pr_schema_005, /* version 5: disk budget, prune records (schema/prune.c) */
 };
 #define PR_SCHEMA_NETWORK 2 /* first version with the network tables */
 #define PR_SCHEMA_FOLLOW 3  /* first version with marks, follow_until, violations */
@@ -426,6 +434,7 @@ struct pr_store {
 	int64_t seg_next;            /* the next segment id to try */
 	uint64_t seg_bytes;          /* rotation size */
 	struct pr_pcap_recovery recovery;
+	struct pr_chain *chain;      /* the hash chain's statements (schema/chain.c) */
 };
 
 static int pcap_recover(struct pr_store *s);
@@ -470,6 +479,27 @@ const char *pr_store_errmsg(struct pr_store *s)
 int pr_store_schema_version(struct pr_store *s)
 {
 	return s->version;
+}
+
+/* for schema/chain.c */
+sqlite3 *pr_store__db(struct pr_store *s)
+{
+	return s->db;
+}
+
+struct pr_chain **pr_store__chain(struct pr_store *s)
+{
+	return &s->chain;
+}
+
+const char *pr_store__pcapdir(struct pr_store *s)
+{
+	return s->pcapdir;
+}
+
+char *pr_store__err(struct pr_store *s)
+{
+	return s->err;
 }
 
 static int require_write(struct pr_store *s, const char *what)
@@ -888,7 +918,7 @@ static int check_foreign(struct pr_store *s)
 static int migrate(struct pr_store *s)
 {
 	char sql[64];
-	int v;
+	int v, from;
 
 	if (exec_sql(s, "BEGIN IMMEDIATE", "polrec.db: migrate"))
 		return -1;
@@ -901,6 +931,7 @@ static int migrate(struct pr_store *s)
 			v, PR_SCHEMA_LATEST);
 		goto fail;
 	}
+	from = v;
 	for (; v < PR_SCHEMA_LATEST; v++) {
 		char what[48];
 
@@ -909,12 +940,17 @@ static int migrate(struct pr_store *s)
 			goto fail;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", PR_SCHEMA_LATEST);
-	if (exec_sql(s, sql, "polrec.db: migrate") ||
-	    exec_sql(s, "COMMIT", "polrec.db: migrate"))
+	if (exec_sql(s, sql, "polrec.db: migrate"))
 		goto fail;
 	s->version = PR_SCHEMA_LATEST;
+	/* the chain starts here: older records are not covered */
+	if (from < PR_CHAIN_SCHEMA && pr_chain_genesis(s, from))
+		goto fail;
+	if (exec_sql(s, "COMMIT", "polrec.db: migrate"))
+		goto fail;
 	return 0;
 fail:
+	s->version = 0;
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* keeps the first error */
 	return -1;
@@ -1040,6 +1076,7 @@ void pr_store_close(struct pr_store *s)
 		segment_close(s); /* errors: the next start closes it */
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	pr_chain_free(s->chain);
 	sqlite3_close(s->db); /* all statements finalized: cannot be busy */
 	free(s->dir);
 	free(s);
@@ -1310,6 +1347,8 @@ static int64_t add_incident_rows(struct pr_store *s, const struct pr_incident_re
 	for (size_t i = 0; i < nevents; i++)
 		if (insert_event(s, iid, (int64_t)i, &events[i], "add incident: event"))
 			return -1;
+	if (pr_chain_add(s, "incident", iid, 0, (int64_t)nevents))
+		return -1;
 	return iid;
 }
 
@@ -1382,6 +1421,8 @@ static int append_rows(struct pr_store *s, int64_t iid, const struct pr_event_re
 	for (size_t i = 0; i < n; i++)
 		if (insert_event(s, iid, next + (int64_t)i, &ev[i], what))
 			return -1;
+	if (n && pr_chain_add(s, "append", iid, next, (int64_t)n))
+		return -1;
 	if (joined &&
 	    exec_3int(s, ST_ADD_VIOLATIONS, iid, joined, 0, 2, what))
 		return -1;
@@ -1413,6 +1454,24 @@ int pr_store_append_events(struct pr_store *s, int64_t incident_id,
 	return 0;
 }
 
+/* Run a bound insert and chain its row (ref < 0: the inserted rowid), all
+ * or nothing. */
+static int exec_chained(struct pr_store *s, sqlite3_stmt *st, const char *what,
+			const char *kind, int64_t ref)
+{
+	if (with_savepoint_begin(s)) {
+		stmt_done(st);
+		return -1;
+	}
+	if (stmt_exec(s, st, what) ||
+	    pr_chain_add(s, kind, ref < 0 ? sqlite3_last_insert_rowid(s->db) : ref, 0, 0) ||
+	    run_simple(s, ST_SP_WRITE_RELEASE, what)) {
+		with_savepoint_undo(s);
+		return -1;
+	}
+	return 0;
+}
+
 int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
 		      const char *stage, const char *kind, uint64_t count)
 {
@@ -1430,7 +1489,7 @@ int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
 		stmt_done(st);
 		return -1;
 	}
-	return stmt_exec(s, st, "add loss");
+	return exec_chained(s, st, "add loss", "loss", -1);
 }
 
 int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const char *detail)
@@ -1447,7 +1506,7 @@ int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const 
 		stmt_done(st);
 		return -1;
 	}
-	return stmt_exec(s, st, "add run");
+	return exec_chained(s, st, "add run", "run", -1);
 }
 
 /* ---- reading ---- */
@@ -2055,7 +2114,7 @@ int pr_store_add_flow(struct pr_store *s, const struct pr_flow_rec *f)
 		stmt_done(st);
 		return -1;
 	}
-	return stmt_exec(s, st, what);
+	return exec_chained(s, st, what, "flow", u2i(f->flow_id));
 }
 
 /* DIR/pcap: created 0700 on first use, never a symlink, ours alone. */
@@ -2089,9 +2148,18 @@ static int segment_open(struct pr_store *s)
 	return rc ? -1 : 0;
 }
 
+/* Closed: the row, the file's SHA-256 and its chain record, all or nothing. */
 static int segment_row_closed(struct pr_store *s, int64_t id, uint64_t bytes)
 {
-	return exec_3int(s, ST_CLOSE_SEGMENT, id, u2i(bytes), 0, 2, "pcap segment: close");
+	if (with_savepoint_begin(s))
+		return -1;
+	if (exec_3int(s, ST_CLOSE_SEGMENT, id, u2i(bytes), 0, 2, "pcap segment: close") ||
+	    pr_chain_segment(s, id) ||
+	    run_simple(s, ST_SP_WRITE_RELEASE, "pcap segment: close")) {
+		with_savepoint_undo(s);
+		return -1;
+	}
+	return 0;
 }
 
 /* Finish the open segment (rename to seg-<id>.pcap) and mark it closed. */
@@ -2163,6 +2231,7 @@ static int write_packets(struct pr_store *s, const struct pr_packet_rec *p, size
 			 bool *file_failed)
 {
 	uint64_t off, first = UINT64_MAX, last = 0;
+	int64_t first_row = 0;
 	char what[64];
 
 	for (size_t i = 0; i < n; i++) {
@@ -2180,12 +2249,16 @@ static int write_packets(struct pr_store *s, const struct pr_packet_rec *p, size
 		}
 		if (insert_packet(s, &p[i], off, what))
 			return -1;
+		if (i == 0)
+			first_row = sqlite3_last_insert_rowid(s->db);
 	}
 	if (pr_seg_flush(&s->seg, s->err, sizeof(s->err))) {
 		*file_failed = true;
 		return -1;
 	}
 	if (exec_3int(s, ST_SEGMENT_BYTES, s->seg.id, u2i(s->seg.bytes), 0, 2, "pcap segment"))
+		return -1;
+	if (pr_chain_add(s, "packets", first_row, 0, (int64_t)n))
 		return -1;
 	if (s->seg.bytes < s->seg_bytes)
 		return 0;
@@ -2993,4 +3066,42 @@ int pr_store_check(struct pr_store *s, int full)
 	if (rc != SQLITE_ROW)
 		return -1;
 	return bad;
+}
+
+/* ---- accessors for schema/prune.c (schema/store_int.h) ---- */
+
+struct sqlite3 *pr_store_sqlite(struct pr_store *s)
+{
+	return s->db;
+}
+
+const char *pr_store_dir(struct pr_store *s)
+{
+	return s->dir;
+}
+
+const char *pr_store_pcap_dir(struct pr_store *s)
+{
+	return s->pcapdir;
+}
+
+int pr_store_is_writer(struct pr_store *s)
+{
+	return s->mode == PR_STORE_WRITE;
+}
+
+int64_t pr_store_open_segment(struct pr_store *s)
+{
+	return s->seg.id;
+}
+
+void pr_store_segment_next_min(struct pr_store *s, int64_t next)
+{
+	if (s->seg_next < next)
+		s->seg_next = next;
+}
+
+void pr_store_set_error(struct pr_store *s, const char *msg)
+{
+	set_err(s, "%s", msg);
 }

@@ -330,6 +330,15 @@ void pr_stats_free(struct pr_stats *st);
  * first problem in pr_store_errmsg), -1 when the check could not run. */
 int pr_store_check(struct pr_store *s, int full);
 
+/* Tamper evidence (schema/chain.h has the chain itself and polq verify).
+ * For pruning: call after deleting whole records (incidents with their
+ * events and flows, packet rows of whole pr_store_add_packets calls,
+ * segments, losses, runs) and inserting the prune row prune_id (0: none),
+ * inside the same transaction. Marks every chain record whose rows are
+ * gone as removed by the new 'prune' record, which covers that list (and
+ * its row in a table named prunes, when there is one). 0 or -1. */
+int pr_store_chain_prune(struct pr_store *s, int64_t prune_id);
+
 /* ---- zstd blobs (schema/blob.c) ---- */
 /* Compress src into a malloc'd buffer; returns 0 or -1. */
 int pr_blob_pack(const void *src, size_t len, void **out, size_t *outlen);
