@@ -56,7 +56,8 @@ enum pr_event_type {
 	PR_EV_NET = 5,      /* struct pr_net: connect, accept, UDP send, bind, listen */
 	PR_EV_PKT = 6,      /* struct pr_pkt: a packet snippet of a captured flow */
 	PR_EV_VERDICT = 7,  /* not an event: drops slot for exec_seqs map failures */
-	PR_EV_TYPE_MAX = 8, /* size of the per-CPU drop counter array */
+	PR_EV_GUARD = 8,    /* struct pr_guard: a signal or ptrace aimed at polrecd */
+	PR_EV_TYPE_MAX = 9, /* size of the per-CPU drop counter array */
 };
 
 /* Operations of PR_EV_FILE. Never renumbered. */
@@ -296,5 +297,26 @@ struct pr_pkt {
 	__u8 pad;
 	__u8 data[];
 };
+
+/* ---- attacks on the recorder ----
+ * kill/tkill/tgkill of polrecd with a signal that stops, ends or dumps it
+ * (anything but 0, SIGHUP (reload), SIGCHLD, SIGCONT, SIGURG, SIGWINCH),
+ * kill(-1, sig), and ptrace attach/seize of it. Seen at sys_enter, in the
+ * sender: a SIGKILL ends polrecd before it reads the event (the next start
+ * records the unclean stop instead). h = the sender. */
+enum pr_guard_op {
+	PR_GOP_SIGNAL = 1,
+	PR_GOP_PTRACE = 2,
+};
+
+struct pr_guard {
+	struct pr_hdr h;
+	__u32 op;               /* enum pr_guard_op */
+	__s32 arg;              /* the signal, or the ptrace request */
+	__s32 target;           /* the pid/tid the syscall named */
+	__u32 uid;
+};
+
+#define PR_SELF_TIDS 4          /* polrecd's threads the probes know */
 
 #endif /* POLREC_EVENTS_H */

@@ -1741,3 +1741,88 @@ int cgroup_skb__ingress(struct __sk_buff *skb)
 {
 	return on_packet(skb, PR_PKT_INGRESS);
 }
+
+/* ---- attacks on the recorder ---- */
+
+/* polrecd's threads (the main one is self_tgid), set by user space */
+volatile __u32 self_tids[PR_SELF_TIDS];
+
+static __always_inline int is_self(__s32 pid)
+{
+	if (pid <= 0)
+		return 0;
+	if ((__u32)pid == self_tgid)
+		return 1;
+	for (int i = 0; i < PR_SELF_TIDS; i++)
+		if (self_tids[i] && self_tids[i] == (__u32)pid)
+			return 1;
+	return 0;
+}
+
+static __always_inline int harmless_signal(__s32 sig)
+{
+	/* 0 probes, SIGHUP reloads; SIGCHLD, SIGCONT, SIGURG, SIGWINCH */
+	return sig == 0 || sig == 1 || sig == 17 || sig == 18 || sig == 23 || sig == 28;
+}
+
+static __always_inline int guard_event(__u32 op, __s32 arg, __s32 target)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct pr_guard ev = {};
+
+	fill_hdr(&ev.h, PR_EV_GUARD, t);
+	if (ev.h.tgid == self_tgid)
+		return 0;
+	ev.h.size = sizeof(ev);
+	ev.op = op;
+	ev.arg = arg;
+	ev.target = target;
+	ev.uid = (__u32)bpf_get_current_uid_gid();
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP))
+		count_drop(PR_EV_GUARD);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_kill")
+int tracepoint__syscalls__sys_enter_kill(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 pid = ctx->args[0], sig = ctx->args[1];
+
+	if (harmless_signal(sig) || (pid != -1 && !is_self(pid)))
+		return 0;
+	return guard_event(PR_GOP_SIGNAL, sig, pid);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tkill")
+int tracepoint__syscalls__sys_enter_tkill(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 tid = ctx->args[0], sig = ctx->args[1];
+
+	if (harmless_signal(sig) || !is_self(tid))
+		return 0;
+	return guard_event(PR_GOP_SIGNAL, sig, tid);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tgkill")
+int tracepoint__syscalls__sys_enter_tgkill(struct trace_event_raw_sys_enter *ctx)
+{
+	__s32 tgid = ctx->args[0], sig = ctx->args[2];
+
+	if (harmless_signal(sig) || !is_self(tgid))
+		return 0;
+	return guard_event(PR_GOP_SIGNAL, sig, tgid);
+}
+
+#define PTRACE_ATTACH_ 16
+#define PTRACE_SEIZE_  0x4206
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int tracepoint__syscalls__sys_enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	__s64 req = ctx->args[0];
+	__s32 pid = ctx->args[1];
+
+	if ((req != PTRACE_ATTACH_ && req != PTRACE_SEIZE_) || !is_self(pid))
+		return 0;
+	return guard_event(PR_GOP_PTRACE, (__s32)req, pid);
+}

@@ -257,7 +257,7 @@ static void event_rec(const struct pr_consumer *c, const struct pr_proc *p,
 	e->path = r->path ? r->path : "";
 	e->path2 = r->path2 ? r->path2 : "";
 	e->detail = "";
-	if (r->kind >= PR_RK_CONNECT) {
+	if (r->kind >= PR_RK_CONNECT && r->kind <= PR_RK_LISTEN) {
 		/* a connection: path is the tuple, path2 the result */
 		snprintf(ev_details[i], sizeof(ev_details[i]), "result=%s",
 			 r->path2 ? r->path2 : "?");
@@ -1151,6 +1151,60 @@ void pr_consumer_flush(struct pr_consumer *c, uint64_t now_boot)
 	c->npackets += n;
 }
 
+/* ---- attacks on the recorder ---- */
+
+static int on_guard(struct pr_consumer *c, const struct pr_guard *e, size_t len)
+{
+	static struct judge_ctx j;
+	static struct violation viol;
+	const struct pr_policy *pol = c->policy->policy;
+	char what[128];
+	const char *name;
+	struct pr_proc *p;
+
+	if (len < sizeof(*e) || (e->op != PR_GOP_SIGNAL && e->op != PR_GOP_PTRACE))
+		return -1;
+	p = pr_proctab_lookup(c->procs, e->h.tgid, e->h.start);
+	if (!p)
+		p = pr_proctab_adopt(c->procs, "/proc", e->h.tgid, e->h.start);
+	if (!p)
+		return 0;
+	if (e->op == PR_GOP_SIGNAL) {
+		name = e->arg > 0 && e->arg < 65 ? sigabbrev_np(e->arg) : NULL;
+		snprintf(what, sizeof(what), "SIG%s to polrecd (%s %d)", name ? name : "?",
+			 e->target == -1 ? "every process, kill" : "pid", e->target);
+	} else {
+		snprintf(what, sizeof(what), "ptrace %s of polrecd (pid %d)",
+			 e->arg == 16 ? "attach" : "seize", e->target);
+	}
+	add_recent(c, p, e->h.time, e->op == PR_GOP_SIGNAL ? PR_RK_SIGNAL : PR_RK_PTRACE, what,
+		   NULL);
+	build_ctx(p, &j);
+	for (size_t i = 0; i < pol->n; i++) {
+		const struct pr_expectation *x = &pol->exps[i];
+		struct pr_verdict v = { .exp = x };
+
+		if (!(e->op == PR_GOP_SIGNAL ? x->guard_signals : x->guard_ptrace) ||
+		    !pr_expectation_applies(x, &j.sc))
+			continue;
+		viol.kind = "recorder";
+		viol.action = e->op == PR_GOP_SIGNAL ? "signal" : "ptrace";
+		viol.path = what;
+		viol.time = e->h.time;
+		viol.expected = e->op == PR_GOP_SIGNAL ?
+			"recorder.signals: polrecd is not stopped or killed by this subject" :
+			"recorder.ptrace: polrecd is not traced by this subject";
+		snprintf(viol.actual, sizeof(viol.actual), "%.3800s (uid %u) sent %s",
+			 p->exe && p->exe[0] ? p->exe : "(unknown image)", e->uid, what);
+		c->net_rule = e->op == PR_GOP_SIGNAL ? "recorder.signals" : "recorder.ptrace";
+		raise_incident(c, p, &v, &viol);
+		c->net_rule = NULL;
+	}
+	viol.expected = NULL;
+	follow_last(c, p);
+	return 0;
+}
+
 int pr_consume_event(void *ctx, void *data, size_t len)
 {
 	struct pr_consumer *c = ctx;
@@ -1181,6 +1235,9 @@ int pr_consume_event(void *ctx, void *data, size_t len)
 		break;
 	case PR_EV_PKT:
 		err = on_pkt(c, data, h->size);
+		break;
+	case PR_EV_GUARD:
+		err = on_guard(c, data, h->size);
 		break;
 	}
 	if (err)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <mntent.h>
 #include <sys/mount.h>
@@ -687,4 +688,24 @@ int pr_probes_replace_netrules(struct pr_probes *p, const struct pr_netrules *ol
 fail:
 	snprintf(err, errlen, "cannot update the network rules in the kernel: %s", strerror(errno));
 	return -1;
+}
+
+/* polrecd's threads, so that signals aimed at any of them are seen */
+void pr_probes_self_tids(struct pr_probes *p)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n < PR_SELF_TIDS) {
+		char *end;
+		unsigned long tid = strtoul(de->d_name, &end, 10);
+
+		if (*end || !tid)
+			continue;
+		p->skel->bss->self_tids[n++] = (uint32_t)tid;
+	}
+	closedir(d);
 }

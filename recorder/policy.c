@@ -1052,6 +1052,52 @@ static int spec_record(struct pctx *c, void *obj)
 			 NKEYS(record_keys), obj, &seen, &start);
 }
 
+/* ---- recorder: attacks on polrecd itself ---- */
+
+static int parse_bool(struct pctx *c, const char *key, int *out)
+{
+	struct qbuf q;
+
+	if (next(c))
+		return -1;
+	if (c->ev.type == YAML_SCALAR_EVENT && (!strcmp(sval(c), "true") ||
+						!strcmp(sval(c), "True") || !strcmp(sval(c), "TRUE"))) {
+		*out = 1;
+		return 0;
+	}
+	if (c->ev.type == YAML_SCALAR_EVENT && (!strcmp(sval(c), "false") ||
+						!strcmp(sval(c), "False") || !strcmp(sval(c), "FALSE"))) {
+		*out = 0;
+		return 0;
+	}
+	return fail(c, &c->ev.start_mark, "expected true or false for %s, found %s", key,
+		    found(c, &q));
+}
+
+static int recorder_signals(struct pctx *c, void *obj)
+{
+	return parse_bool(c, "signals", &((struct pr_expectation *)obj)->guard_signals);
+}
+
+static int recorder_ptrace(struct pctx *c, void *obj)
+{
+	return parse_bool(c, "ptrace", &((struct pr_expectation *)obj)->guard_ptrace);
+}
+
+static const struct key_def recorder_keys[] = {
+	{ "signals", recorder_signals },
+	{ "ptrace", recorder_ptrace },
+};
+
+static int spec_recorder(struct pctx *c, void *obj)
+{
+	yaml_mark_t start;
+	unsigned seen;
+
+	return parse_map(c, "a mapping for recorder (signals, ptrace)", "recorder", recorder_keys,
+			 NKEYS(recorder_keys), obj, &seen, &start);
+}
+
 #define SPEC_SUBJECTS 1                 /* index of subjects in spec_keys */
 
 static const struct key_def spec_keys[] = {
@@ -1062,6 +1108,7 @@ static const struct key_def spec_keys[] = {
 	{ "files", spec_files },
 	{ "network", spec_network },
 	{ "record", spec_record },
+	{ "recorder", spec_recorder },
 };
 
 /* ---- metadata and the document ---- */

@@ -79,6 +79,9 @@ struct pr_expectation {
 	int has_network;
 	int has_egress, has_ingress, has_egress_deny;
 	struct pr_net_rules egress, ingress, egress_deny;
+	/* recorder: attacks on polrecd by a subject break it */
+	int guard_signals;             /* a signal that stops, kills or dumps it */
+	int guard_ptrace;              /* ptrace attach/seize of it */
 };
 
 struct pr_policy {

@@ -19,9 +19,11 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
+#include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include "recorder/polrecd.h"
+#include "schema/prune.h"
 
 #define DEFAULT_STORE "/var/lib/polrec"
 #define TICK_NS       1000000000ull /* housekeeping: drops, reaping */
@@ -80,6 +82,13 @@ static void usage(FILE *f)
 		"                          (default 64M; exited processes go first, counted)\n"
 		"  --packet-ring N         packet flight recorder slots per CPU, each the first\n"
 		"                          128 bytes of a packet (default 2048; 0 = off)\n"
+		"  --max-store-size N      disk budget of the store (database, WAL, pcap; K/M/G\n"
+		"                          suffixes; default 0 = unlimited): the oldest closed\n"
+		"                          incidents are pruned to stay within it\n"
+		"  --max-age D             prune closed incidents older than D (30d, 12h, 90m;\n"
+		"                          default 0 = keep)\n"
+		"  --max-pcap-size N       budget of the packet segments alone (default 0 =\n"
+		"                          unlimited): the oldest closed incidents lose their packets\n"
 		"  --record-all-writes     send every write-open to user space (more context,\n"
 		"                          more cost); default: only watched trees and subjects\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
@@ -182,7 +191,7 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 		[PR_EV_FORK] = "fork", [PR_EV_EXEC] = "exec",
 		[PR_EV_EXIT] = "exit", [PR_EV_FILE] = "file",
 		[PR_EV_NET] = "network", [PR_EV_PKT] = "packet",
-		[PR_EV_VERDICT] = "verdict-map",
+		[PR_EV_VERDICT] = "verdict-map", [PR_EV_GUARD] = "guard",
 	};
 	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
 
@@ -206,6 +215,110 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 		last[k] = now[k];
 	}
 	*since = t;
+}
+
+/* ---- liveness: the heartbeat file and clock steps ----
+ * DIR/polrecd.state holds one line, "boot_id boot_ns wall_ns clean",
+ * rewritten (temp file + rename) every tick and at a clean stop. A start
+ * that finds clean=0 records that the recorder was down from the last
+ * heartbeat to now: an unclean stop (kill -9, crash, power loss) is
+ * itself evidence. */
+#define STATE_FILE "polrecd.state"
+
+static void fmt_utc(uint64_t ns, char *out, size_t len)
+{
+	time_t secs = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&secs, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, len, "%llu ns", (unsigned long long)ns);
+}
+
+static void boot_id(char out[40])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	if (!f || !fgets(out, 40, f))
+		snprintf(out, 40, "unknown");
+	out[strcspn(out, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static void heartbeat(const char *dir, const char *bid, int clean)
+{
+	char path[4096], tmp[4200], line[160];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(line, sizeof(line), "%s %llu %llu %d\n", bid,
+		     (unsigned long long)clock_ns(CLOCK_BOOTTIME),
+		     (unsigned long long)clock_ns(CLOCK_REALTIME), clean);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) != n || fsync(fd)) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	close(fd);
+	if (rename(tmp, path))
+		unlink(tmp);
+}
+
+/* At start: was the last run stopped cleanly? If not, record the gap. */
+static void check_last_stop(const char *dir, const char *bid, struct pr_writer *w)
+{
+	char path[4096], obid[40], detail[300], t1[40], t2[40];
+	unsigned long long oboot, owall;
+	int clean, fd;
+	ssize_t n;
+	char line[160];
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return; /* first start */
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	line[n] = '\0';
+	if (sscanf(line, "%39s %llu %llu %d", obid, &oboot, &owall, &clean) != 4) {
+		pr_log("%s: unreadable, the last stop is unknown", path);
+		pr_writer_submit(w, pr_job_run(now, "unclean-stop", "previous state file unreadable"));
+		return;
+	}
+	if (clean)
+		return;
+	fmt_utc(owall, t1, sizeof(t1));
+	fmt_utc(now, t2, sizeof(t2));
+	snprintf(detail, sizeof(detail),
+		 "recorder was down from %s (last heartbeat) to %s%s", t1, t2,
+		 strcmp(obid, bid) ? " (the host rebooted in between)" : "");
+	pr_log("the last run did not stop cleanly: %s", detail);
+	pr_writer_submit(w, pr_job_run(now, "unclean-stop", detail));
+}
+
+/* The wall clock moved against the boot clock: times stay on the boot
+ * clock (plus the offset taken at start), the step is recorded. */
+static void check_clock(struct pr_consumer *c, int64_t *offset)
+{
+	int64_t now = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	int64_t d = now - *offset;
+	char detail[160];
+
+	if (d > -1000000000ll && d < 1000000000ll)
+		return;
+	snprintf(detail, sizeof(detail),
+		 "wall clock stepped by %+.3f s; stored times stay on the boot clock "
+		 "(offset taken at start)", (double)d / 1e9);
+	pr_log("%s", detail);
+	pr_writer_submit(c->writer, pr_job_run(clock_ns(CLOCK_REALTIME), "clock-step", detail));
+	*offset = now;
 }
 
 /* Least privilege: once the probes are loaded and attached, keep only
@@ -271,6 +384,59 @@ static uint32_t ring_bytes;
 static uint64_t context_window_ns = DEFAULT_CONTEXT_WINDOW_NS;
 static uint64_t context_bytes = DEFAULT_CONTEXT_BYTES;
 static uint32_t pkt_ring_slots = PR_RING_SLOTS_DEFAULT;
+static struct pr_budget_cfg budget_cfg;
+
+/* --max-store-size, --max-pcap-size: bytes with K, M or G; 0 = unlimited,
+ * else at least 1 MiB */
+static int parse_budget_bytes(const char *opt, const char *arg, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!errno && end != arg && *end && !end[1]) {
+		int sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : -1;
+
+		if (sh > 0 && v <= (1ull << 50) >> sh) {
+			v <<= sh;
+			end++;
+		}
+	}
+	if (errno || end == arg || *end || (v && v < (1ull << 20)) || v > (1ull << 50)) {
+		pr_log("--%s '%s': expected bytes (K, M, G suffixes), 0 (unlimited) or at least 1M",
+		       opt, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --max-age: "30d", "12h", "90m", "3600s"; 0 = keep */
+static int parse_age(const char *arg, uint64_t *out)
+{
+	static const struct { char unit; uint64_t ns; } units[] = {
+		{ 's', 1000000000ull }, { 'm', 60000000000ull }, { 'h', 3600000000000ull },
+		{ 'd', 86400000000000ull }, { 'w', 604800000000000ull },
+	};
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!errno && end != arg && !*end && v == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (size_t i = 0; !errno && end != arg && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (end[0] != units[i].unit || end[1] || !v || v > (100ull * 365 * 86400000000000ull) / units[i].ns)
+			continue;
+		*out = v * units[i].ns;
+		return 0;
+	}
+	pr_log("--max-age '%s': expected a duration like 30d, 12h, 90m or 3600s (0 = keep)", arg);
+	return -1;
+}
 
 /* "90s", "2m", "500ms", "1h": at most 1 h */
 static int parse_window(const char *arg, uint64_t *out)
@@ -436,8 +602,11 @@ static int run(const char *policy_file, const char *store_dir)
 	struct pr_probes *probes = NULL;
 	struct ring_buffer *rb = NULL;
 	struct pr_consumer c = {0};
+	struct pr_budget *budget = NULL;
 	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
 	uint64_t evicted = 0, evicted_events = 0;
+	int64_t clock_offset;
+	char bid[40] = "";
 	char err[512], detail[512] = "";
 	struct sigaction sa = {0};
 	long seeded;
@@ -473,9 +642,24 @@ static int run(const char *policy_file, const char *store_dir)
 	c.context_window_ns = context_window_ns;
 	pr_proctab_set_cap(c.procs, context_bytes);
 	c.boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
-	c.writer = pr_writer_start(store);
+	clock_offset = c.boot_to_epoch;
+	budget_cfg.log = pr_log;
+	budget = pr_budget_new(store, &budget_cfg);
+	if (!budget) {
+		pr_log("cannot set up the store budget");
+		goto out;
+	}
+	if (budget_cfg.max_store || budget_cfg.max_age_ns || budget_cfg.max_pcap)
+		pr_log("store budget: max-store-size %llu bytes, max-age %llu s, max-pcap-size %llu "
+		       "bytes (0 = unlimited)", (unsigned long long)budget_cfg.max_store,
+		       (unsigned long long)(budget_cfg.max_age_ns / 1000000000ull),
+		       (unsigned long long)budget_cfg.max_pcap);
+	c.writer = pr_writer_start_budget(store, budget);
 	if (!c.writer)
 		goto out;
+	boot_id(bid);
+	check_last_stop(store_dir, bid, c.writer);
+	heartbeat(store_dir, bid, 0);
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
@@ -497,12 +681,13 @@ static int run(const char *policy_file, const char *store_dir)
 	else if (pr_probes_watch_prefixes(probes, ps.compiled) == 0)
 		pr_probes_filter_on(probes);
 	snprintf(detail, sizeof(detail),
-		 "policy=%s version=1 sha256=%s expectations=%zu probes=%u seeded=%ld",
-		 policy_file ? policy_file : "(default)", ps.sha256, ps.policy->n,
-		 pr_probes_attached(probes), seeded);
+		 "policy=%s version=1 sha256=%s expectations=%zu probes=%u seeded=%ld boot_id=%s "
+		 "boot_ns=%llu", policy_file ? policy_file : "(default)", ps.sha256, ps.policy->n,
+		 pr_probes_attached(probes), seeded, bid, (unsigned long long)clock_ns(CLOCK_BOOTTIME));
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
 	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
 	       store_dir, ps.policy->n, pr_probes_attached(probes), seeded);
+	pr_probes_self_tids(probes);
 	if (drop_privileges()) {
 		pr_log("cannot drop capabilities: %s", strerror(errno));
 		goto out;
@@ -528,6 +713,8 @@ static int run(const char *policy_file, const char *store_dir)
 		}
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			pr_probes_capture_gc(probes, clock_ns(CLOCK_BOOTTIME));
+			check_clock(&c, &clock_offset);
+			heartbeat(store_dir, bid, 0);
 			account_drops(probes, &c, drops_last, &drops_since);
 			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), context_window_ns);
 			pr_proctab_enforce_cap(c.procs);
@@ -568,7 +755,11 @@ out:
 	ring_buffer__free(rb);
 	pr_probes_close(probes);
 	pr_proctab_free(c.procs);
+	pr_budget_free(budget);
 	pr_store_close(store);
+	/* the store is flushed and closed: this stop was clean */
+	if (bid[0] && rc == 0)
+		heartbeat(store_dir, bid, 1);
 	policy_set_free(&ps);
 	return rc;
 }
@@ -602,6 +793,9 @@ int main(int argc, char **argv)
 		{"context-window", required_argument, NULL, 'w'},
 		{"context-memory", required_argument, NULL, 'm'},
 		{"packet-ring", required_argument, NULL, 'k'},
+		{"max-store-size", required_argument, NULL, 'S'},
+		{"max-age", required_argument, NULL, 'A'},
+		{"max-pcap-size", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -653,6 +847,18 @@ int main(int argc, char **argv)
 			pkt_ring_slots = (uint32_t)v;
 			break;
 		}
+		case 'S':
+			if (parse_budget_bytes("max-store-size", optarg, &budget_cfg.max_store))
+				return 2;
+			break;
+		case 'A':
+			if (parse_age(optarg, &budget_cfg.max_age_ns))
+				return 2;
+			break;
+		case 'C':
+			if (parse_budget_bytes("max-pcap-size", optarg, &budget_cfg.max_pcap))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -52,6 +52,8 @@ void pr_probes_capture_gc(struct pr_probes *p, uint64_t now_boot);
 void pr_probes_uncapture(struct pr_probes *p, const struct pr_flow_key *k);
 void pr_probes_filter_on(struct pr_probes *p);
 void pr_probes_filter_off(struct pr_probes *p);
+/* Tell the probes polrecd's thread ids (signals aimed at any of them). */
+void pr_probes_self_tids(struct pr_probes *p);
 /* Policy reload (SIGHUP): the watched prefixes and the network rules of a
  * new policy replace the old ones, new before old goes. */
 int pr_probes_replace_prefixes(struct pr_probes *p, const struct pr_compiled *c);
@@ -61,6 +63,10 @@ int pr_probes_replace_netrules(struct pr_probes *p, const struct pr_netrules *ol
 /* ---- writer.c ---- */
 struct pr_writer;
 struct pr_writer *pr_writer_start(struct pr_store *s);
+/* With the disk budget (schema/prune.h): checked between batches; a full
+ * disk makes room by pruning and never stops the writer. */
+struct pr_budget;
+struct pr_writer *pr_writer_start_budget(struct pr_store *s, struct pr_budget *b);
 /* Queue an incident; the writer copies nothing: the caller hands over a
  * job built with pr_job_*. */
 struct pr_job;

@@ -96,6 +96,7 @@ const char *pr_recent_kind_name(uint8_t k)
 		[PR_RK_CONNECT] = "connect", [PR_RK_ACCEPT] = "accept",
 		[PR_RK_SEND] = "send",     [PR_RK_BIND] = "bind",
 		[PR_RK_LISTEN] = "listen",
+		[PR_RK_SIGNAL] = "signal", [PR_RK_PTRACE] = "ptrace",
 	};
 
 	if (k < sizeof(names) / sizeof(names[0]) && names[k])

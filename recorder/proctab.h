@@ -32,6 +32,8 @@ enum pr_recent_kind {
 	PR_RK_CHMOD, PR_RK_CHOWN, PR_RK_TRUNCATE,
 	/* network: path = "tcp 127.0.0.1:40000 -> 127.66.0.1:4444", path2 = result */
 	PR_RK_CONNECT, PR_RK_ACCEPT, PR_RK_SEND, PR_RK_BIND, PR_RK_LISTEN,
+	/* attacks on the recorder: path says what */
+	PR_RK_SIGNAL, PR_RK_PTRACE,
 };
 const char *pr_recent_kind_name(uint8_t k); /* "exec", "write", ... */
 

@@ -10,6 +10,8 @@
  *                                             each with a small HTTP response
  *   netpeer udp-serve ADDR PORT              receive one datagram
  *   netpeer tcp-listen ADDR PORT             listen, then exit
+ *   netpeer ptrace-attach PID                attach, wait for the stop, detach
+ *                                             (the recorder's self-protection test)
  *
  * Servers print "ready" once listening. Exit 0 on success, 1 when the
  * network operation failed (the error is printed), 2 on bad usage.
@@ -21,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 14\r\n\r\npolrec-payload";
@@ -160,6 +164,16 @@ int main(int argc, char **argv)
 	socklen_t len;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "ptrace-attach")) {
+		pid_t pid = (pid_t)strtol(argv[2], NULL, 10);
+
+		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL))
+			return fail("ptrace");
+		waitpid(pid, NULL, __WALL);
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		printf("attached and detached\n");
+		return 0;
+	}
 	if (argc < 4 || addr(argv[2], argv[3], &ss, &len)) {
 		fprintf(stderr, "usage: netpeer MODE ADDR PORT [ARG] (see the source)\n");
 		return 2;

@@ -77,6 +77,8 @@ start_polrecd "$WORK/policy.yaml"
 wait_incident ".path == \"$WORK/prot/after\"" >/dev/null || die "no incident after the restarts"
 stop_polrecd
 check "ids still grow" "$([ "$(sql 'SELECT max(id) FROM incidents')" -gt "$LAST_MAX" ] && echo yes)" "yes"
+check "each SIGKILL was recorded as an unclean stop at the next start" \
+	"$(sqlite3 -readonly "$STORE/polrec.db" "SELECT count(*) FROM runs WHERE what = 'unclean-stop' AND instr(CAST(detail AS TEXT), 'recorder was down from') = 1")" "20"
 check "leftover segments were closed at start" \
 	"$(find "$STORE/pcap" -name '.seg-*.part' | wc -l)" "0"
 finish

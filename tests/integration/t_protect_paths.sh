@@ -58,4 +58,13 @@ check "no incident outside the tree" "$(grep -c ok.txt "$WORK/inc.json" || true)
 check "incidents exit code 0" "$(polq incidents >/dev/null; echo $?)" "0"
 check "no such policy exits 1" "$(polq incidents --policy nope >/dev/null 2>&1; echo $?)" "1"
 stop_polrecd
+# hostile filters are values, never SQL: they match nothing, change nothing
+SUM=$(sha256sum "$STORE/polrec.db")
+N=$(polq incidents --json | wc -l)
+for f in "x' OR 1=1 --" "x\" OR \"1\"=\"1" "'; DROP TABLE incidents; --" "%" "*"; do
+	rc=0; out=$(polq incidents --json --policy "$f" 2>/dev/null) || rc=$?
+	check "hostile --policy [$f] matches nothing" "$rc:$out" "1:"
+done
+check "the store is unchanged" "$(sha256sum "$STORE/polrec.db")" "$SUM"
+check "every incident is still there" "$(polq incidents --json | wc -l)" "$N"
 finish

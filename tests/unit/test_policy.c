@@ -232,7 +232,7 @@ static void test_err_unknown_keys(void **state)
 	parse_err(HDR "metadata: {name: x, labels: {}}\n",
 		  "p.yaml:3:21: unknown key \"labels\" in metadata (expected name)");
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subject: []\n",
-		  "p.yaml:5:3: unknown key \"subject\" in spec (expected severity, subjects, except, exec, files, network or record)");
+		  "p.yaml:5:3: unknown key \"subject\" in spec (expected severity, subjects, except, exec, files, network, record or recorder)");
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects:\n  - exe: [/x]\n    user: 1\n",
 		  "p.yaml:7:5: unknown key \"user\" in a subject (expected exe, uid, cgroup, descendantsOf or all)");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], exec: {alow: []}}\n",
@@ -418,6 +418,25 @@ static void test_network_model(void **state)
 
 /* `to` in ingress and `from` in egress/egressDeny: an error at the key
  * that says which key to use. */
+static void test_recorder_guard(void **state)
+{
+	struct pr_policy *p = NULL;
+	char err[512];
+	const char *ok = "apiVersion: polrec.dev/v1\nkind: Expectation\nmetadata: {name: g}\n"
+			 "spec:\n  subjects: [{all: true}]\n  recorder: {signals: true, ptrace: false}\n";
+
+	assert_int_equal(pr_policy_parse(ok, strlen(ok), "p.yaml", &p, err, sizeof(err)), 0);
+	assert_int_equal(p->exps[0].guard_signals, 1);
+	assert_int_equal(p->exps[0].guard_ptrace, 0);
+	pr_policy_free(p);
+	parse_err("apiVersion: polrec.dev/v1\nkind: Expectation\nmetadata: {name: g}\n"
+		  "spec:\n  subjects: [{all: true}]\n  recorder: {signals: yes}\n",
+		  "p.yaml:6:23: expected true or false for signals, found \"yes\"");
+	parse_err("apiVersion: polrec.dev/v1\nkind: Expectation\nmetadata: {name: g}\n"
+		  "spec:\n  subjects: [{all: true}]\n  recorder: {kill: true}\n",
+		  "p.yaml:6:14: unknown key \"kill\" in recorder (expected signals or ptrace)");
+}
+
 static void test_err_network_from_to(void **state)
 {
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
@@ -589,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_err_network),
 		cmocka_unit_test(test_network_model),
 		cmocka_unit_test(test_err_network_from_to),
+		cmocka_unit_test(test_recorder_guard),
 		cmocka_unit_test(test_err_yaml),
 		cmocka_unit_test(test_err_anchors),
 		cmocka_unit_test(test_err_empty),
