@@ -1705,6 +1705,13 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
 	if (!pb)
 		return 1;
 	b = (struct pr_pkt *)pb->b;
+	/* packets come last: past half a ring they yield the rest to
+	 * violations, lineage and context (counted as packet drops) */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		count_drop(PR_EV_PKT);
+		return 1;
+	}
 	caplen = skb->len;
 	if (caplen > c->snaplen)
 		caplen = c->snaplen;

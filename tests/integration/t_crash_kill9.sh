@@ -1,7 +1,8 @@
 # Crash safety: polrecd is killed with SIGKILL at a random moment during a
 # burst of violations (file writes and UDP sends with packet capture), 20
 # times in a row on the same store. After each kill the database passes
-# PRAGMA integrity_check, every incident listed is whole (its violator,
+# PRAGMA integrity_check and polq verify (the hash chain), every incident
+# listed is whole (its violator,
 # lineage and violating event are there), every pcap segment the index
 # names is readable, and the next start goes on appending (ids only grow).
 source "$(dirname "$0")/lib.sh"
@@ -52,6 +53,7 @@ for round in $(seq 1 20); do
 	wait "$BURST" 2>/dev/null || true
 
 	[ "$(sql 'PRAGMA integrity_check')" = ok ] || die "round $round: integrity_check failed"
+	polq verify >/dev/null 2>"$WORK/verify.err" || die "round $round: polq verify: $(cat "$WORK/verify.err")"
 	bad=$(sql "SELECT count(*) FROM incidents i WHERE i.proc_image_id IS NULL
 		OR NOT EXISTS (SELECT 1 FROM incident_lineage l WHERE l.incident_id = i.id AND l.depth = 0)
 		OR NOT EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND e.mark = 1)")
