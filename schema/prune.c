@@ -587,6 +587,7 @@ struct pr_budget {
 	uint64_t full_since, full_cap, full_room, full_failures, full_failures_logged;
 	uint64_t full_last_log;
 	bool full_recorded;          /* the budget row says so */
+	bool state_dirty;        /* the budget row still says what was, retry */
 	/* prune log, aggregated */
 	uint64_t log_last, log_incidents[PR_PRUNE__COUNT], log_bytes[PR_PRUNE__COUNT];
 };
@@ -885,6 +886,8 @@ static void full_recover(struct pr_budget *b, uint64_t now)
 	b->full_failures = b->full_failures_logged = 0;
 	if (write_state(b, now, "disk-full", detail) == 0)
 		b->full_recorded = false;
+	else
+		b->state_dirty = true;
 }
 
 void pr_budget_tick(struct pr_budget *b, uint64_t now)
@@ -894,6 +897,10 @@ void pr_budget_tick(struct pr_budget *b, uint64_t now)
 
 	if (!b || !has_budget_tables(b->s))
 		return;
+	/* a recovery whose state write failed: polq stats must stop saying
+	 * "disk full" once the disk is not */
+	if (b->state_dirty && write_state(b, now, NULL, NULL) == 0)
+		b->state_dirty = false;
 	if (b->cfg.max_age_ns && now - b->last_age >= NS_PER_S) {
 		b->last_age = now;
 		if (now > b->cfg.max_age_ns)
