@@ -258,14 +258,19 @@ static int rule_hits(const struct pr_rule *r, const char *path)
 {
 	size_t pl = r->prefix_len;
 
-	// cheap reject on the literal prefix; "/etc/**" also matches "/etc"
-	if (strncmp(path, r->pattern, pl) != 0 &&
-	    !(pl && r->pattern[pl - 1] == '/' && strlen(path) == pl - 1 &&
-	      !strncmp(path, r->pattern, pl - 1)))
-		return 0;
-	if (r->pattern[pl] == '\0')
-		return path[pl] == '\0';
-	return pr_glob_match(r->pattern, path);
+	// cheap reject on the literal prefix. When it matches, path holds at
+	// least pl bytes (the prefix has no NUL), so path[pl] is in bounds.
+	if (strncmp(path, r->pattern, pl) == 0) {
+		if (r->pattern[pl] == '\0')
+			return path[pl] == '\0';
+		return pr_glob_match(r->pattern, path);
+	}
+	// "/etc/**" also matches "/etc": path is the prefix without its '/'
+	// (a literal pattern such as "/etc/" names no path: no match)
+	if (pl && r->pattern[pl - 1] == '/' && strlen(path) == pl - 1 &&
+	    !strncmp(path, r->pattern, pl - 1))
+		return r->pattern[pl] != '\0' && pr_glob_match(r->pattern, path);
+	return 0;
 }
 
 struct judge_kinds {

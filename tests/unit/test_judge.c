@@ -192,6 +192,27 @@ static void test_protect_and_except(void **state)
 	unload(&f);
 }
 
+/* Found by fuzz_policy: a literal pattern ending in '/' ("/etc/") and the
+ * path without it ("/etc") made the matcher read one byte past the path. */
+static void test_literal_trailing_slash(void **state)
+{
+	static const char pol[] =
+		"apiVersion: polrec.dev/v1\nkind: Expectation\nmetadata: {name: slash}\n"
+		"spec:\n  subjects: [{all: true}]\n  files:\n    protect: [/etc/, /tmp/**]\n";
+	struct fix f = load(pol);
+	struct pr_subject_ctx ctx = { view("/usr/bin/vim.basic", 0, NULL), NULL, 0 };
+	struct pr_verdict v[8];
+	/* exactly as long as the path, nothing after it to read by mistake */
+	char *etc = strdup("/etc"), *tmp = strdup("/tmp");
+
+	assert_int_equal(pr_judge_write(f.c, &ctx, etc, v, 8), 0);
+	assert_int_equal(pr_judge_write(f.c, &ctx, tmp, v, 8), 1);   // the tmp glob holds "/tmp"
+	assert_int_equal(pr_judge_write(f.c, &ctx, "/etc/x", v, 8), 0);
+	free(etc);
+	free(tmp);
+	unload(&f);
+}
+
 static void test_uid_cgroup_write_allow(void **state)
 {
 	struct fix f = load(web_policy);
@@ -404,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_compile_bad_pattern),
 		cmocka_unit_test(test_nginx_shell),
 		cmocka_unit_test(test_protect_and_except),
+		cmocka_unit_test(test_literal_trailing_slash),
 		cmocka_unit_test(test_uid_cgroup_write_allow),
 		cmocka_unit_test(test_descendants_of_sshd),
 		cmocka_unit_test(test_subject_match),
