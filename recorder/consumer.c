@@ -324,6 +324,18 @@ static void family_visit(struct pr_proc *q, void *arg)
 
 static void addr_text(uint8_t family, const uint8_t *a, char *out, size_t len);
 
+/* The flow of a connection event, from this host's side. */
+static void event_flow_key(const struct pr_net *e, struct pr_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = e->family;
+	k->proto = e->proto;
+	k->lport = e->lport;
+	k->rport = e->rport;
+	memcpy(k->laddr, e->laddr, 16);
+	memcpy(k->raddr, e->raddr, 16);
+}
+
 /* The family's flows in the window before the violation, whose packets
  * the packet flight recorder may still hold. */
 #define BEFORE_FLOWS 64
@@ -495,13 +507,17 @@ static size_t collect_events(struct pr_consumer *c, struct pr_proc *p,
 		struct pr_proc *q = f.members[m];
 
 		note_flows(q, f.from, f.to + 1);
-		for (unsigned k = 0; k < PR_RECENT_MAX && nev < EVENTS_MAX; k++) {
+		for (unsigned k = 0; k < PR_RECENT_MAX; k++) {
 			const struct pr_recent *r = pr_proc_recent_at(q, k);
 
 			if (!r)
 				break;
 			if (r->time < f.from || r->time > f.to)
 				continue;
+			if (nev == EVENTS_MAX) {
+				c->context_cut++; /* counted: the stop line shows it */
+				continue;
+			}
 			event_rec(c, q, r, nev, &ev_buf[nev]);
 			nev++;
 		}
@@ -936,11 +952,9 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 	else
 		snprintf(what, sizeof(what), "%s %s -> %s", proto, lep, rep);
 	if (e->op <= PR_NOP_SEND && e->lport && e->rport) {
-		struct pr_flow_key k = { .family = e->family, .proto = e->proto,
-					 .lport = e->lport, .rport = e->rport };
+		struct pr_flow_key k;
 
-		memcpy(k.laddr, e->laddr, 16);
-		memcpy(k.raddr, e->raddr, 16);
+		event_flow_key(e, &k);
 		pr_proc_add_recent_flow(p, e->h.time, nop_recent[e->op], what, res, &k);
 		c->event_raised = 0;
 	} else {
@@ -976,12 +990,10 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 		if (e->op <= PR_NOP_SEND && e->lport && c->probes) {
 			/* capture it (the kernel may not have judged it), or
 			 * give the kernel's provisional capture this window */
-			struct pr_flow_key k = { .family = e->family, .proto = e->proto,
-						 .lport = e->lport, .rport = e->rport };
+			struct pr_flow_key k;
 			uint64_t id;
 
-			memcpy(k.laddr, e->laddr, 16);
-			memcpy(k.raddr, e->raddr, 16);
+			event_flow_key(e, &k);
 			id = pr_probes_capture(c->probes, &k, p->pid, p->start, x->snaplen,
 					       e->h.time + x->follow_ns);
 			if (!flow_id)
@@ -1031,11 +1043,9 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 	if (!(e->nflags & PR_NF_PROVISIONAL))
 		c->flows_orphaned++;
 	if (c->probes && e->lport) {
-		struct pr_flow_key k = { .family = e->family, .proto = e->proto,
-					 .lport = e->lport, .rport = e->rport };
+		struct pr_flow_key k;
 
-		memcpy(k.laddr, e->laddr, 16);
-		memcpy(k.raddr, e->raddr, 16);
+		event_flow_key(e, &k);
 		pr_probes_uncapture(c->probes, &k);
 	}
 	return 0;

@@ -245,6 +245,8 @@ static void boot_id(char out[40])
 		fclose(f);
 }
 
+static int hb_failed;
+
 static void heartbeat(const char *dir, const char *bid, int clean)
 {
 	char path[4096], tmp[4200], line[160];
@@ -256,16 +258,20 @@ static void heartbeat(const char *dir, const char *bid, int clean)
 		     (unsigned long long)clock_ns(CLOCK_BOOTTIME),
 		     (unsigned long long)clock_ns(CLOCK_REALTIME), clean);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	if (write(fd, line, (size_t)n) != n || fsync(fd)) {
-		close(fd);
-		unlink(tmp);
-		return;
+	if (fd >= 0) {
+		int ok = write(fd, line, (size_t)n) == n && !fsync(fd);
+
+		if (close(fd) == 0 && ok && !rename(tmp, path)) {
+			hb_failed = 0;
+			return;
+		}
 	}
-	close(fd);
-	if (rename(tmp, path))
-		unlink(tmp);
+	unlink(tmp);
+	/* the next start could not tell an unclean stop: say so, once */
+	if (!hb_failed)
+		pr_log("cannot write %s: %s (an unclean stop may go unrecorded)", path,
+		       strerror(errno));
+	hb_failed = 1;
 }
 
 /* At start: was the last run stopped cleanly? If not, record the gap. */
@@ -732,7 +738,7 @@ static int run(const char *policy_file, const char *store_dir)
 		 "incidents=%llu exec=%llu file=%llu net=%llu packets=%llu fork=%llu exit=%llu "
 		 "lost=%llu malformed=%llu verdict_errors=%llu queue_dropped=%llu "
 		 "unclaimed_packets=%llu orphan_flows=%llu joined=%llu context_bytes=%zu "
-		 "context_peak=%zu context_evicted=%llu",
+		 "context_peak=%zu context_evicted=%llu family_cut=%llu/%llu",
 		 (unsigned long long)c.nincidents, (unsigned long long)c.nevents[PR_EV_EXEC],
 		 (unsigned long long)c.nevents[PR_EV_FILE], (unsigned long long)c.nevents[PR_EV_NET],
 		 (unsigned long long)c.nevents[PR_EV_PKT], (unsigned long long)c.nevents[PR_EV_FORK],
@@ -740,7 +746,8 @@ static int run(const char *policy_file, const char *store_dir)
 		 (unsigned long long)c.malformed, (unsigned long long)c.verdict_errors,
 		 (unsigned long long)w_drop, (unsigned long long)c.pkts_unclaimed,
 		 (unsigned long long)c.flows_orphaned, (unsigned long long)c.njoined,
-		 pr_proctab_memory(), pr_proctab_peak(c.procs), (unsigned long long)evicted);
+		 pr_proctab_memory(), pr_proctab_peak(c.procs), (unsigned long long)evicted,
+		 (unsigned long long)c.family_skipped, (unsigned long long)c.context_cut);
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:

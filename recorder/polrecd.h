@@ -126,6 +126,7 @@ struct pr_consumer {
 	uint64_t pkts_unclaimed;  /* packets of provisional flows nothing claimed */
 	uint64_t context_window_ns; /* family activity before a violation kept */
 	uint64_t family_skipped;  /* family members beyond the per-incident cap */
+	uint64_t context_cut;     /* family events beyond the per-incident cap */
 	uint64_t njoined;         /* violations that joined an open incident */
 	uint64_t follow_dropped;  /* follow events the writer queue refused */
 	int event_raised;         /* the event being handled opened/joined an incident */
