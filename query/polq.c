@@ -122,6 +122,8 @@ static void usage(FILE *f)
 	      "                       per-packet comments and directions); -o - is stdout;\n"
 	      "                       an existing FILE is kept unless --force\n"
 	      "  stats                store totals, packets and recorded event losses\n"
+	      "  policies [ID]        the policy versions that were in force (each incident\n"
+	      "                       names its version); with ID, that version's text\n"
 	      "  verify [--full] [--checkpoint FILE --pubkey PUB.pem]\n"
 	      "                       recompute the store's hash chain; exit 1 names the\n"
 	      "                       first record changed, removed, inserted or reordered;\n"
@@ -221,7 +223,10 @@ static int parse_plain(int argc, char **argv, int nargs, const char *what, int *
 		if (ret != OPT_NEXT)
 			return ret;
 	}
-	if (argc - optind != nargs)
+	/* nargs < 0: at most -nargs arguments */
+	if (nargs < 0 && argc - optind > -nargs)
+		return p_err("%s: unexpected argument '%s'", argv[0], argv[optind - nargs]);
+	if (nargs >= 0 && argc - optind != nargs)
 		return nargs ? p_err("%s: expected %s (try 'polq help')", argv[0], what)
 			     : p_err("%s: unexpected argument '%s'", argv[0], argv[optind]);
 	*first = optind;
@@ -861,6 +866,67 @@ static int do_stats(int argc, char **argv)
 	return ret;
 }
 
+/* ---- policies: the stored policy versions ---- */
+
+static int print_policy_list(const struct pr_policy_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (json_output ? emit_json(pr_json_policy_version(&l->v[i]))
+				: pr_text_policy_version(stdout, &l->v[i]))
+			return -1;
+	return 0;
+}
+
+/* The text line by line, each line escaped like every stored string (a
+ * damaged store must not drive the terminal); a policy file as written
+ * (printable UTF-8, spaces) comes out unchanged. --json has the raw bytes. */
+static int print_policy_text(const struct pr_policy_version *v)
+{
+	const char *p = v->text, *end = v->text + v->text_len, *nl;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (pr_esc_write(stdout, p, (size_t)((nl ? nl : end) - p), 0) ||
+		    fputc('\n', stdout) == EOF)
+			return -1;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+/* polq policies: one line per version; polq policies ID: its text (JSON:
+ * the version with "text"). */
+static int do_policies(int argc, char **argv)
+{
+	struct pr_policy_list l;
+	struct pr_store *s;
+	int64_t id = 0;
+	int ret, first;
+
+	ret = parse_plain(argc, argv, -1, NULL, &first);
+	if (ret != OPT_NEXT)
+		return ret;
+	if (first < argc && !parse_incident_id(argv[first], &id))
+		return p_err("policies: '%s' is not a policy version ID", argv[first]);
+	if (open_store(&s))
+		return EXIT_ERROR;
+	ret = id ? pr_store_get_policy_version(s, id, &l) : pr_store_policy_versions(s, &l);
+	if (ret < 0) {
+		ret = store_err(s);
+	} else if (ret > 0 || !l.n) {
+		ret = id ? p_none("no policy version %" PRId64, id)
+			 : p_none("no policy versions stored (a store older than schema 6, or "
+				  "polrecd never started on it)");
+	} else if (id && !json_output) {
+		ret = print_policy_text(&l.v[0]) ? output_err() : EXIT_FOUND;
+	} else {
+		ret = print_policy_list(&l) ? output_err() : EXIT_FOUND;
+	}
+	pr_policy_list_free(&l);
+	pr_store_close(s);
+	return ret;
+}
+
 /* ---- verify, checkpoint, export, verify-bundle ---- */
 
 enum { OPT_FULL = 400, OPT_CHECKPOINT, OPT_PUBKEY, OPT_KEY, OPT_FORCE2 };
@@ -1210,6 +1276,7 @@ static const struct cmd cmds[] = {
 	{ "tree", do_tree },
 	{ "pcap", do_pcap },
 	{ "stats", do_stats },
+	{ "policies", do_policies },
 	{ "verify", do_verify },
 	{ "verify-bundle", do_verify_bundle },
 	{ "checkpoint", do_checkpoint },

@@ -846,6 +846,39 @@ static struct json_object *json_flows(const struct pr_flow_rec *v, size_t n)
 	return arr;
 }
 
+/* {"id": N, "sha256": "..."}: the stored policy version that judged it. */
+static struct json_object *json_policy_ref(const struct pr_incident_rec *inc)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (jadd_i64(o, "id", inc->policy_version) ||
+	    pr_json_add_str(o, "sha256", inc->policy_sha256)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+struct json_object *pr_json_policy_version(const struct pr_policy_version *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (jadd_i64(o, "id", v->id) || pr_json_add_time(o, "time", v->time) ||
+	    jadd_u64(o, "time_ns", v->time) || pr_json_add_str(o, "boot_id", v->boot_id) ||
+	    pr_json_add_str(o, "sha256", v->sha256) || pr_json_add_str(o, "source", v->source) ||
+	    jadd_u64(o, "expectations", v->expectations) ||
+	    jadd_u64(o, "incidents", v->incidents) ||
+	    (v->text && pr_json_add_bytes(o, "text", v->text, v->text_len))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 {
 	struct json_object *o = json_object_new_object();
@@ -862,7 +895,10 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 	    (inc->net && jadd(o, "network", json_net(inc->net))) ||
 	    jadd_u64(o, "violations", inc->violations) ||
 	    (inc->follow_until && (pr_json_add_time(o, "follow_until", inc->follow_until) ||
-				   jadd_u64(o, "follow_until_ns", inc->follow_until)))) {
+				   jadd_u64(o, "follow_until_ns", inc->follow_until))) ||
+	    (inc->boot_id && (pr_json_add_str(o, "boot_id", inc->boot_id) ||
+			      jadd_u64(o, "boot_time_ns", inc->boot_time))) ||
+	    (inc->policy_version && jadd(o, "policy_version", json_policy_ref(inc)))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -1231,6 +1267,12 @@ static int text_what(FILE *f, const struct pr_incident_rec *inc)
 			    inc->violations > 1 ? " (later ones joined this incident)" : ""));
 	if (inc->follow_until)
 		TRY(fprintf(f, "  follow window: until %s\n", pr_fmt_time(inc->follow_until, t)));
+	if (inc->policy_version) {
+		TRY(fprintf(f, "  %-13s%" PRId64 " (sha256 ", "policy:", inc->policy_version));
+		TRY(pr_esc_puts(f, inc->policy_sha256 ? inc->policy_sha256 : "-", PR_ESC_WORD));
+		TRY(fputs("; polq policies ", f));
+		TRY(fprintf(f, "%" PRId64 " prints it)\n", inc->policy_version));
+	}
 	return 0;
 }
 
@@ -1254,13 +1296,20 @@ static int text_who(FILE *f, const struct pr_proc_rec *p)
 	return 0;
 }
 
-static int text_when(FILE *f, uint64_t time)
+static int text_when(FILE *f, const struct pr_incident_rec *inc)
 {
 	char t[PR_TIME_LEN];
 
 	TRY(fputs("WHEN\n", f));
 	TRY(fprintf(f, "  %-13s%s (%" PRIu64 " ns since the epoch)\n", "time:",
-		    pr_fmt_time(time, t), time));
+		    pr_fmt_time(inc->time, t), inc->time));
+	if (inc->boot_id) {
+		TRY(fprintf(f, "  %-13s", "boot:"));
+		TRY(pr_esc_puts(f, inc->boot_id, PR_ESC_WORD));
+		TRY(fprintf(f, ", %" PRIu64 ".%09" PRIu64 " s since boot (the kernel's clock; "
+			    "wall time is derived from it)\n", inc->boot_time / UINT64_C(1000000000),
+			    inc->boot_time % UINT64_C(1000000000)));
+	}
 	return 0;
 }
 
@@ -1400,7 +1449,7 @@ int pr_text_incident_full(FILE *f, const struct pr_incident_full *full)
 	TRY(fprintf(f, "incident %" PRId64 "  %s\n", full->inc.id, pr_fmt_time(full->inc.time, t)));
 	TRY(text_what(f, &full->inc));
 	TRY(text_who(f, &full->inc.proc));
-	TRY(text_when(f, full->inc.time));
+	TRY(text_when(f, &full->inc));
 	TRY(text_how(f, full));
 	TRY(text_gaps(f, full));
 	TRY(text_flows(f, full));
@@ -1446,5 +1495,18 @@ int pr_text_stats(FILE *f, const struct pr_stats *st)
 		TRY(pr_esc_puts(f, or_dash(l->kind), PR_ESC_WORD));
 		TRY(fprintf(f, "  %" PRIu64 "\n", l->count));
 	}
+	return 0;
+}
+
+int pr_text_policy_version(FILE *f, const struct pr_policy_version *v)
+{
+	char t[PR_TIME_LEN];
+
+	TRY(fprintf(f, "%" PRId64 "  %s  ", v->id, pr_fmt_time(v->time, t)));
+	TRY(pr_esc_puts(f, v->sha256, PR_ESC_WORD));
+	TRY(fprintf(f, "  %" PRIu32 " expectations  %" PRIu64 " incidents  ", v->expectations,
+		    v->incidents));
+	TRY(pr_esc_puts(f, v->source, PR_ESC_WORD));
+	TRY(fputc('\n', f));
 	return 0;
 }

@@ -130,6 +130,10 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc);
  * each pr_json_flow. Both forms carry "violations" and, when known,
  * "follow_until" (RFC 3339) and "follow_until_ns". */
 struct json_object *pr_json_incident_full(const struct pr_incident_full *f);
+/* A stored policy version (its text too when v->text is set). */
+struct json_object *pr_json_policy_version(const struct pr_policy_version *v);
+/* "ID  TIME  SHA256  N expectations  N incidents  SOURCE" */
+int pr_text_policy_version(FILE *f, const struct pr_policy_version *v);
 /* One lineage entry: pid, ppid, exe, argv, uid, user, start_time
  * (start_boot ns), process_id, started (RFC 3339), and exited/exit_code
  * once it has exited. */

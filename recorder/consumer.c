@@ -606,6 +606,8 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 	}
 	nev = collect_events(c, p, viol);
 	inc.time = epoch(c, viol->time);
+	inc.boot_time = viol->time;
+	inc.policy_sha256 = c->policy_sha256;
 	inc.policy = v->exp->name;
 	inc.rule = c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind);
 	inc.severity = pr_severity_name(v->exp->severity);

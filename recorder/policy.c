@@ -1419,7 +1419,7 @@ static int file_error(const char *path, char *err, size_t errlen, const char *fm
 	return fail_at(&c, 0, 0, "%s", msg);
 }
 
-int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, size_t errlen)
+int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct stat st;
 	size_t got;
@@ -1427,6 +1427,7 @@ int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, siz
 	int fd, rc;
 
 	*out = NULL;
+	*outlen = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return file_error(path, err, errlen, "cannot open: %s", strerror(errno));
@@ -1457,8 +1458,25 @@ int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, siz
 		rc = file_error(path, err, errlen, "cannot read: %s", strerror(errno));
 	else if (got > (size_t)st.st_size)
 		rc = file_error(path, err, errlen, "file changed while being read");
-	else
-		rc = pr_policy_parse(buf, got, path, out, err, errlen);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*outlen = got;
+	return 0;
+}
+
+int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	*out = NULL;
+	if (pr_policy_read_file(path, &buf, &len, err, errlen))
+		return -1;
+	rc = pr_policy_parse(buf, len, path, out, err, errlen);
 	free(buf);
 	return rc;
 }

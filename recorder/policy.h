@@ -104,6 +104,9 @@ struct pr_policy {
 #define PR_POLICY_MAX_FOLLOW_NS (3600ull * 1000000000ull)
 int pr_policy_parse(const char *buf, size_t len, const char *fname,
 		    struct pr_policy **out, char *err, size_t errlen);
+/* Read a policy file (a regular file of at most PR_POLICY_MAX_BYTES) into
+ * a malloc'd buffer: 0, or -1 with a one-line "path: ..." error. */
+int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
 int pr_policy_load_file(const char *path, struct pr_policy **out,
 			char *err, size_t errlen);
 void pr_policy_free(struct pr_policy *p);

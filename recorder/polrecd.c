@@ -503,6 +503,9 @@ struct policy_set {
 	struct pr_netrules *net;
 	unsigned version;
 	char sha256[65];
+	char *text;                  /* the source it was parsed from, as read */
+	size_t text_len;
+	const char *source;          /* the file, or "(default)" */
 };
 
 static void policy_set_free(struct policy_set *ps)
@@ -510,58 +513,65 @@ static void policy_set_free(struct policy_set *ps)
 	pr_netrules_free(ps->net);
 	pr_compiled_free(ps->compiled);
 	pr_policy_free(ps->policy);
+	free(ps->text);
 	memset(ps, 0, sizeof(*ps));
 }
 
-/* SHA-256 of the policy source (the file, or the embedded default). */
-static void policy_digest(const char *file, char out[65])
+/* SHA-256 of the policy source, the same bytes that were parsed. */
+static void policy_digest(const char *text, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	char buf[65536];
-	FILE *f = NULL;
-	size_t n;
 
 	out[0] = '\0';
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-		goto out;
-	if (file) {
-		f = fopen(file, "rb");
-		if (!f)
-			goto out;
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			EVP_DigestUpdate(ctx, buf, n);
-	} else {
-		EVP_DigestUpdate(ctx, pr_default_policy_yaml, pr_default_policy_len);
-	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen))
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, text, len) && EVP_DigestFinal_ex(ctx, md, &mdlen))
 		for (unsigned i = 0; i < mdlen && i < 32; i++)
 			snprintf(out + 2 * i, 3, "%02x", md[i]);
-out:
-	if (f)
-		fclose(f);
 	EVP_MD_CTX_free(ctx);
 }
 
-/* Parse and compile; 0, or -1 with the one-line reason in err. */
+/* Read (once: what is hashed and stored is what was parsed), parse and
+ * compile; 0, or -1 with the one-line reason in err. */
 static int policy_set_load(const char *file, struct policy_set *ps, char *err, size_t errlen)
 {
 	int rc;
 
 	memset(ps, 0, sizeof(*ps));
-	if (file)
-		rc = pr_policy_load_file(file, &ps->policy, err, errlen);
-	else
-		rc = pr_policy_parse(pr_default_policy_yaml, pr_default_policy_len,
-				     "(default policy)", &ps->policy, err, errlen);
+	ps->source = file ? file : "(default)";
+	if (file) {
+		if (pr_policy_read_file(file, &ps->text, &ps->text_len, err, errlen))
+			return -1;
+	} else {
+		ps->text = malloc(pr_default_policy_len + 1);
+		if (!ps->text) {
+			snprintf(err, errlen, "(default policy): out of memory");
+			return -1;
+		}
+		memcpy(ps->text, pr_default_policy_yaml, pr_default_policy_len);
+		ps->text_len = pr_default_policy_len;
+	}
+	rc = pr_policy_parse(ps->text, ps->text_len, file ? file : "(default policy)",
+			     &ps->policy, err, errlen);
 	if (rc || pr_policy_compile(ps->policy, &ps->compiled, err, errlen) ||
 	    pr_netrules_compile(ps->policy, &ps->net, err, errlen)) {
 		policy_set_free(ps);
 		return -1;
 	}
-	policy_digest(file, ps->sha256);
+	policy_digest(ps->text, ps->text_len, ps->sha256);
 	return 0;
+}
+
+/* The version in force goes to the store before any incident it judges
+ * (the writer's queue is in order). */
+static void policy_set_submit(struct pr_consumer *c, const struct policy_set *ps, uint64_t now)
+{
+	if (pr_writer_submit(c->writer, pr_job_policy(now, ps->sha256, ps->source,
+						      (uint32_t)ps->policy->n, ps->text,
+						      ps->text_len)))
+		pr_log("policy version %u (sha256 %s) not stored: out of memory; its incidents "
+		       "name no version", ps->version, ps->sha256);
 }
 
 static int record_all_writes;
@@ -589,10 +599,12 @@ static void reload(const char *file, struct policy_set *cur, struct pr_probes *p
 		pr_log("in-kernel write filter off after the reload (every write-open is sent)");
 	}
 	next.version = cur->version + 1;
+	policy_set_submit(c, &next, now);
 	c->policy = next.compiled;
 	c->net = next.net;
 	policy_set_free(cur);
 	*cur = next;
+	c->policy_sha256 = cur->sha256;
 	/* every running process is judged again under the new policy */
 	pr_proctab_foreach(c->procs, seed_verdict, c);
 	snprintf(detail, sizeof(detail), "version=%u policy=%s expectations=%zu sha256=%s",
@@ -663,6 +675,8 @@ static int run(const char *policy_file, const char *store_dir)
 	c.writer = pr_writer_start_budget(store, budget);
 	if (!c.writer)
 		goto out;
+	c.policy_sha256 = ps.sha256;
+	policy_set_submit(&c, &ps, clock_ns(CLOCK_REALTIME));
 	boot_id(bid);
 	check_last_stop(store_dir, bid, c.writer);
 	heartbeat(store_dir, bid, 0);

@@ -91,6 +91,11 @@ uint64_t pr_writer_events_dropped(struct pr_writer *w);
 struct pr_job *pr_job_loss(uint64_t from, uint64_t to, const char *stage,
 			   const char *kind, uint64_t count);
 struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail);
+/* A policy version put in force (start, accepted reload): stored once per
+ * distinct sha256 with its text; incidents name it by sha256. Like loss and
+ * run records it is never refused by a full queue. */
+struct pr_job *pr_job_policy(uint64_t time, const char *sha256, const char *source,
+			     uint32_t expectations, const char *text, size_t len);
 /* Returns 0, or -1 when the queue is full (the job is freed and counted). */
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job);
 /* Stats: jobs written, failed, dropped because the queue was full. */
@@ -106,6 +111,7 @@ struct pr_consumer {
 	struct pr_proctab *procs;
 	struct pr_probes *probes;  /* for verdicts; NULL in tests */
 	const struct pr_compiled *policy;
+	const char *policy_sha256;   /* the version in force, named by each incident */
 	struct pr_writer *writer;
 	int64_t boot_to_epoch;    /* epoch ns = boot ns + this */
 	uint64_t lost_total;      /* ring buffer drops seen so far */

@@ -19,7 +19,7 @@
 #include "recorder/polrecd.h"
 #include "schema/prune.h"
 
-enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS, JOB_EVENTS };
+enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS, JOB_EVENTS, JOB_POLICY };
 
 #define WRITER_BATCH 1024 /* jobs per transaction */
 /* Incident ids by the consumer's token, for flows that arrive after their
@@ -37,6 +37,8 @@ struct pr_job {
 	size_t nevents;
 	uint64_t from, to, count, time;
 	const char *stage, *kind, *what, *detail;
+	const char *text;      /* policy: its text (len bytes) */
+	size_t len;
 	uint64_t token;        /* incident: its token; flow: its incident's */
 	struct pr_net_rec net;
 	struct pr_flow_rec flow;
@@ -224,7 +226,9 @@ struct pr_job *pr_job_incident(const struct pr_incident_rec *inc,
 	i->path = job_str(j, inc->path);
 	i->expected = job_str(j, inc->expected);
 	i->actual = job_str(j, inc->actual);
-	if (!i->policy || !i->rule || !i->severity || !i->kind || !i->action ||
+	i->policy_sha256 = inc->policy_sha256 ? job_str(j, inc->policy_sha256) : NULL;
+	i->boot_id = NULL; /* the store's own */
+	if ((inc->policy_sha256 && !i->policy_sha256) || !i->policy || !i->rule || !i->severity || !i->kind || !i->action ||
 	    !i->path || !i->expected || !i->actual || copy_proc(j, &i->proc, &inc->proc))
 		goto fail;
 	j->token = token;
@@ -286,6 +290,27 @@ struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail)
 	j->what = job_str(j, what);
 	j->detail = job_str(j, detail);
 	if (!j->what || !j->detail) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+struct pr_job *pr_job_policy(uint64_t time, const char *sha256, const char *source,
+			     uint32_t expectations, const char *text, size_t len)
+{
+	struct pr_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->type = JOB_POLICY;
+	j->time = time;
+	j->count = expectations;
+	j->what = job_str(j, sha256);
+	j->detail = job_str(j, source);
+	j->text = job_dup(j, text, len);
+	j->len = len;
+	if (!j->what || !j->detail || !j->text) {
 		job_free(j);
 		return NULL;
 	}
@@ -398,6 +423,9 @@ static int write_job(struct pr_writer *w, struct pr_job *j)
 		return pr_store_add_loss(s, j->from, j->to, j->stage, j->kind, j->count);
 	case JOB_RUN:
 		return pr_store_add_run(s, j->time, j->what, j->detail);
+	case JOB_POLICY:
+		return pr_store_add_policy_version(s, j->time, j->what, j->detail,
+						   (uint32_t)j->count, j->text, j->len) < 0 ? -1 : 0;
 	}
 	return -1;
 }
@@ -515,7 +543,8 @@ static struct pr_job *count_full_loss(struct pr_writer *w, struct pr_job *batch)
 	for (struct pr_job *j = batch; j; j = next) {
 		next = j->next;
 		j->next = NULL;
-		if ((j->type == JOB_LOSS || j->type == JOB_RUN) && w->ncarry < CARRY_MAX) {
+		if ((j->type == JOB_LOSS || j->type == JOB_RUN || j->type == JOB_POLICY) &&
+		    w->ncarry < CARRY_MAX) {
 			if (w->carry_tail)
 				w->carry_tail->next = j;
 			else

@@ -67,6 +67,11 @@ enum cst {
 	C_VIOLATIONS,
 	C_GENESIS_ID,
 	C_BY_SEQ,
+	C_INC_BOOT,
+	C_LOSS_BOOT,
+	C_RUN_BOOT,
+	C_PRUNE_BOOT,
+	C_POLICY,
 	C__COUNT
 };
 
@@ -97,7 +102,10 @@ static const char *const csql[C__COUNT] = {
 	[C_GENESIS] = "SELECT id, store_id, from_version, max_incident, max_loss, max_run,"
 		      " max_packet, max_segment FROM chain_genesis WHERE id = ?1",
 	[C_PRUNE_GONE] = "SELECT seq FROM chain WHERE gone = ?1 ORDER BY seq",
-	[C_PRUNE_ROW] = "SELECT * FROM prunes WHERE rowid = ?1",
+	/* the columns of schema 5, in table order (was SELECT *: the columns
+	 * added later must not change the content of older records) */
+	[C_PRUNE_ROW] = "SELECT id, time, reason, incidents, first_id, last_id, packets,"
+			" segments, processes, bytes FROM prunes WHERE rowid = ?1",
 	[C_WALK] = "SELECT seq, time, kind, ref, first_row, nrows, content, prev, hash, gone"
 		   " FROM chain ORDER BY seq",
 	[C_SUCCESSOR] = "SELECT seq FROM chain WHERE prev = ?1 AND seq != ?2 ORDER BY seq LIMIT 1",
@@ -106,6 +114,16 @@ static const char *const csql[C__COUNT] = {
 	[C_GENESIS_ID] = "SELECT store_id FROM chain_genesis ORDER BY id LIMIT 1",
 	[C_BY_SEQ] = "SELECT seq, time, kind, ref, first_row, nrows, content, prev, hash, gone"
 		     " FROM chain WHERE seq = ?1",
+	/* schema 6: a "boot" section, only for rows that have it (rows written
+	 * before the migration keep their content) */
+	[C_INC_BOOT] = "SELECT boot_id, boot_time, policy_version FROM incidents"
+		       " WHERE id = ?1 AND boot_time IS NOT NULL",
+	[C_LOSS_BOOT] = "SELECT boot_id, boot_time FROM losses WHERE id = ?1 AND boot_time IS NOT NULL",
+	[C_RUN_BOOT] = "SELECT boot_id, boot_time FROM runs WHERE id = ?1 AND boot_time IS NOT NULL",
+	[C_PRUNE_BOOT] = "SELECT boot_id, boot_time FROM prunes"
+			 " WHERE rowid = ?1 AND boot_time IS NOT NULL",
+	[C_POLICY] = "SELECT id, time, boot_id, boot_time, sha256, source, expectations, text"
+		     " FROM policy_versions WHERE id = ?1",
 };
 
 struct pr_chain {
@@ -392,16 +410,24 @@ static void put_value(struct canon *c, sqlite3_stmt *st, int i)
 	}
 }
 
-/* One section from a bound statement; returns the rows, or -1. */
-static int64_t section(struct pr_store *s, struct canon *c, sqlite3_stmt *st, const char *name)
+/* One section from a bound statement; returns the rows, or -1. An
+ * optional section with no rows adds nothing at all (so a section added
+ * by a later schema leaves the content of older records unchanged). */
+static int64_t section(struct pr_store *s, struct canon *c, sqlite3_stmt *st, const char *name,
+		       bool optional)
 {
 	int64_t rows = 0;
 	int rc, n;
 
+	rc = sqlite3_step(st);
+	if (optional && rc == SQLITE_DONE) {
+		done(st);
+		return 0;
+	}
 	put_u8(c, 'S');
 	put_u32(c, (uint32_t)strlen(name));
 	put(c, name, strlen(name));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		n = sqlite3_column_count(st);
 		put_u8(c, 'R');
 		put_u32(c, (uint32_t)n);
@@ -439,7 +465,24 @@ static int64_t section_q(struct pr_store *s, struct canon *c, enum cst id, const
 		done(st);
 		return -1;
 	}
-	return section(s, c, st, name);
+	return section(s, c, st, name, false);
+}
+
+/* A schema-6 "boot" section of the record ref, when its row has one. */
+static int64_t section_boot(struct pr_store *s, struct canon *c, enum cst id, int64_t ref)
+{
+	sqlite3_stmt *st;
+
+	if (pr_store_schema_version(s) < 6)
+		return 0;
+	if (!(st = cst(s, id)))
+		return -1;
+	if (sqlite3_bind_int64(st, 1, ref) != SQLITE_OK) {
+		cerr(s, "chain: bind boot");
+		done(st);
+		return -1;
+	}
+	return section(s, c, st, "boot", true);
 }
 
 /* The content digest of a record. *found: its main row is there (and a
@@ -475,6 +518,8 @@ static int content_of(struct pr_store *s, const struct pr_chain_rec *r, uint8_t 
 			n = m = section_q(s, &c, C_EVENTS, "events", 3, r->ref, r->first_row, r->nrows);
 			*found = *found && m == r->nrows;
 		}
+		if (n >= 0)
+			n = section_boot(s, &c, C_INC_BOOT, r->ref);
 	} else if (!strcmp(k, "append")) {
 		n = section_q(s, &c, C_EVENTS, "events", 3, r->ref, r->first_row, r->nrows);
 		*found = n > 0;
@@ -490,8 +535,15 @@ static int content_of(struct pr_store *s, const struct pr_chain_rec *r, uint8_t 
 	} else if (!strcmp(k, "loss")) {
 		n = section_q(s, &c, C_LOSS, "loss", 1, r->ref, 0, 0);
 		*found = n > 0;
+		if (n > 0)
+			n = section_boot(s, &c, C_LOSS_BOOT, r->ref);
 	} else if (!strcmp(k, "run")) {
 		n = section_q(s, &c, C_RUN, "run", 1, r->ref, 0, 0);
+		*found = n > 0;
+		if (n > 0)
+			n = section_boot(s, &c, C_RUN_BOOT, r->ref);
+	} else if (!strcmp(k, "policy") && pr_store_schema_version(s) >= 6) {
+		n = section_q(s, &c, C_POLICY, "policy", 1, r->ref, 0, 0);
 		*found = n > 0;
 	} else if (!strcmp(k, "genesis")) {
 		n = section_q(s, &c, C_GENESIS, "genesis", 1, r->ref, 0, 0);
@@ -501,6 +553,8 @@ static int content_of(struct pr_store *s, const struct pr_chain_rec *r, uint8_t 
 		*found = true;
 		if (n >= 0 && has_prunes(s) && r->ref)
 			n = section_q(s, &c, C_PRUNE_ROW, "prune", 1, r->ref, 0, 0);
+		if (n >= 0 && has_prunes(s) && r->ref)
+			n = section_boot(s, &c, C_PRUNE_BOOT, r->ref);
 	} else {
 		*found = true; /* an unknown kind: only its header is covered */
 		n = 0;

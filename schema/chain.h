@@ -20,8 +20,13 @@
  *   segment  a closed pcap segment: its pcap_segments row including the
  *            file's SHA-256 (polq verify --full rehashes the files)
  *   loss     the losses row;  run  the runs row
- *   prune    the list of chain seqs it marked gone, and its prunes row when
+ * *   prune    the list of chain seqs it marked gone, and its prunes row when
  *            that table exists
+ *   policy   a policy_versions row, text included (schema 6)
+ * Schema 6 adds a "boot" section (boot_id, boot_time; for incidents also
+ * policy_version) to incident, loss, run and prune records, only for rows
+ * that have those columns set: records written before the migration keep
+ * the content they were chained with.
  * Not covered: the processes table (the latest image of each process,
  * which `polq tree` shows; updated in place by design), packet bytes in a
  * segment that is still open, rows older than a migrated store's genesis.

@@ -334,8 +334,9 @@ static int record(struct pr_store *s, const struct pr_prune_req *r,
 
 	if (sqlite3_prepare_v2(pr_store_sqlite(s),
 			       "INSERT INTO prunes (time, reason, incidents, first_id, last_id,"
-			       " packets, segments, processes, bytes)"
-			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+			       " packets, segments, processes, bytes, boot_id, boot_time)"
+			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?)", -1, &st,
+			       NULL) != SQLITE_OK)
 		return db_fail(s, "prune: record");
 	sqlite3_bind_int64(st, 1, i64(r->now));
 	sqlite3_bind_text(st, 2, pr_prune_reason_name(r->reason), -1, SQLITE_STATIC);
@@ -346,6 +347,8 @@ static int record(struct pr_store *s, const struct pr_prune_req *r,
 	sqlite3_bind_int64(st, 7, i64(res->segments));
 	sqlite3_bind_int64(st, 8, i64(res->processes));
 	sqlite3_bind_int64(st, 9, i64(res->bytes));
+	sqlite3_bind_text(st, 10, pr_store_boot_id(s), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, i64(pr_store_boottime_ns()));
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(s, "prune: record");

@@ -55,6 +55,8 @@ extern const char pr_schema_004[];
 extern const size_t pr_schema_004_len;
 extern const char pr_schema_005[];
 extern const size_t pr_schema_005_len;
+extern const char pr_schema_006[];
+extern const size_t pr_schema_006_len;
 
 #define PR_DB_NAME        "polrec.db"
 #define PR_APPLICATION_ID 1886350450 /* 'polr', set by 001-initial.sql */
@@ -68,9 +70,11 @@ static const char *const migrations[] = {
 	pr_schema_003, /* version 3: event marks, follow windows, joined violations */
 	pr_schema_004, /* version 4: the hash chain (schema/chain.c) */
 	pr_schema_005, /* version 5: disk budget, prune records (schema/prune.c) */
+	pr_schema_006, /* version 6: boot id and boot time on records, policy versions */
 };
 #define PR_SCHEMA_NETWORK 2 /* first version with the network tables */
 #define PR_SCHEMA_FOLLOW 3  /* first version with marks, follow_until, violations */
+#define PR_SCHEMA_TIME 6    /* first version with boot_id/boot_time, policy versions */
 #define PR_SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ---- arena: all memory a reader returns ---- */
@@ -286,6 +290,11 @@ enum stmt_id {
 	ST_COUNT_PACKETS,
 	ST_COUNT_SEGMENTS,
 	ST_SUM_SEGMENT_BYTES,
+	ST_PV_INSERT,
+	ST_PV_FIND,
+	ST_PV_LIST,
+	ST_PV_GET,
+	ST_INC_JUDGED,
 	ST__COUNT
 };
 
@@ -308,8 +317,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 		PROC_UPDATE_EXIT " RETURNING id",
 	[ST_INS_INCIDENT] =
 		"INSERT INTO incidents (time, policy, rule, severity, kind, action, "
-		"path, expected, actual, lost_events, follow_until, violations) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"path, expected, actual, lost_events, follow_until, violations, "
+		"boot_id, boot_time, policy_version) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_SET_INCIDENT_IMAGE] =
 		"UPDATE incidents SET proc_image_id = ? WHERE id = ?",
 	[ST_INS_IMAGE] =
@@ -322,9 +332,25 @@ static const char *const stmt_sql[ST__COUNT] = {
 		"INSERT INTO incident_events (incident_id, seq, " EVENT_COLS ", mark) "
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_LOSS] =
-		"INSERT INTO losses (from_time, to_time, stage, kind, count) "
-		"VALUES (?, ?, ?, ?, ?)",
-	[ST_INS_RUN] = "INSERT INTO runs (time, what, detail) VALUES (?, ?, ?)",
+		"INSERT INTO losses (from_time, to_time, stage, kind, count, boot_id, boot_time) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_RUN] = "INSERT INTO runs (time, what, detail, boot_id, boot_time) "
+		       "VALUES (?, ?, ?, ?, ?)",
+	[ST_PV_INSERT] =
+		"INSERT INTO policy_versions (time, boot_id, boot_time, sha256, source, "
+		"expectations, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_PV_FIND] = "SELECT id FROM policy_versions WHERE sha256 = ?",
+	[ST_PV_LIST] =
+		"SELECT v.id, v.time, v.boot_id, v.sha256, v.source, v.expectations, "
+		"(SELECT count(*) FROM incidents i WHERE i.policy_version = v.id), NULL "
+		"FROM policy_versions v ORDER BY v.id",
+	[ST_PV_GET] =
+		"SELECT v.id, v.time, v.boot_id, v.sha256, v.source, v.expectations, "
+		"(SELECT count(*) FROM incidents i WHERE i.policy_version = v.id), v.text "
+		"FROM policy_versions v WHERE v.id = ?",
+	[ST_INC_JUDGED] =
+		"SELECT i.boot_id, i.boot_time, i.policy_version, v.sha256 FROM incidents i "
+		"LEFT JOIN policy_versions v ON v.id = i.policy_version WHERE i.id = ?",
 	[ST_LIST_INCIDENTS] =
 		INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN INC_LIST_WHERE,
 	[ST_LIST_INCIDENTS_V2] =
@@ -435,6 +461,9 @@ struct pr_store {
 	uint64_t seg_bytes;          /* rotation size */
 	struct pr_pcap_recovery recovery;
 	struct pr_chain *chain;      /* the hash chain's statements (schema/chain.c) */
+	char boot_id[40];            /* WRITE mode: this boot's id, "" if unreadable */
+	char pv_sha[65];             /* the last policy version looked up ... */
+	int64_t pv_id;               /* ... and its id (0: none) */
 };
 
 static int pcap_recover(struct pr_store *s);
@@ -612,6 +641,20 @@ static int bind_check(struct pr_store *s, int rc, const char *what)
 		return 0;
 	set_err(s, "%s: bind: %s", what, sqlite3_errstr(rc));
 	return -1;
+}
+
+/* The boot_id, boot_time pair every record carries (schema 6) at i, i + 1;
+ * boot_time 0 means now. */
+static int bind_boot(struct pr_store *s, sqlite3_stmt *st, int i, uint64_t boot_time)
+{
+	int rc;
+
+	if (s->boot_id[0])
+		rc = sqlite3_bind_text(st, i, s->boot_id, -1, SQLITE_STATIC);
+	else
+		rc = sqlite3_bind_null(st, i);
+	return rc ?: sqlite3_bind_int64(st, i + 1,
+					u2i(boot_time ? boot_time : pr_store_boottime_ns()));
 }
 
 /* ---- processes: binding and reading the 22 shared columns ---- */
@@ -988,6 +1031,23 @@ static int check_version_read(struct pr_store *s)
 /* The directory and polrec.db are checked with lstat/O_NOFOLLOW; symlinks
  * above the store directory (/var/run -> /run) are the admin's business,
  * so SQLite is not asked for SQLITE_OPEN_NOFOLLOW (which refuses them). */
+/* The kernel's id of this boot, for the boot_id column of every record;
+ * left "" (stored as NULL) when /proc does not have it. */
+static void read_boot_id(struct pr_store *s)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	size_t n;
+
+	s->boot_id[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(s->boot_id, sizeof(s->boot_id), f)) {
+		n = strcspn(s->boot_id, "\n");
+		s->boot_id[n] = '\0';
+	}
+	fclose(f);
+}
+
 static int open_write(struct pr_store *s, const char *db, char *err, size_t errlen)
 {
 	/* Every file is checked before SQLite opens it, never after: closing
@@ -1008,6 +1068,7 @@ static int open_write(struct pr_store *s, const char *db, char *err, size_t errl
 	    exec_sql(s, "PRAGMA foreign_keys = ON", "polrec.db") ||
 	    migrate(s) || pcap_recover(s))
 		return -1;
+	read_boot_id(s);
 	return 0;
 }
 
@@ -1147,13 +1208,53 @@ static void with_savepoint_undo(struct pr_store *s)
 	memcpy(s->err, keep, sizeof(keep));
 }
 
+/* *id = the stored version with that sha256, 0 when sha256 is NULL or
+ * unknown (an incident judged by a version whose record could not be
+ * written still gets stored; it names no version). 0, or -1. */
+static int policy_version_id(struct pr_store *s, const char *sha256, int64_t *id,
+			     const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*id = 0;
+	if (!sha256 || !*sha256)
+		return 0;
+	if (s->pv_id && !strcmp(s->pv_sha, sha256)) {
+		*id = s->pv_id;
+		return 0;
+	}
+	if (!(st = stmt_get(s, ST_PV_FIND)))
+		return -1;
+	if (bind_check(s, bind_name(st, 1, sha256), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	if (*id) {
+		snprintf(s->pv_sha, sizeof(s->pv_sha), "%s", sha256);
+		s->pv_id = *id;
+	}
+	return 0;
+}
+
 static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_rec *inc,
 				   uint32_t violations)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_INS_INCIDENT);
+	sqlite3_stmt *st;
 	int rc = SQLITE_OK;
+	int64_t pv;
 
-	if (!st)
+	if (policy_version_id(s, inc->policy_sha256, &pv, "add incident") ||
+	    !(st = stmt_get(s, ST_INS_INCIDENT)))
 		return -1;
 	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(inc->time));
 	rc = rc ?: bind_name(st, 2, inc->policy);
@@ -1167,6 +1268,8 @@ static int64_t insert_incident_row(struct pr_store *s, const struct pr_incident_
 	rc = rc ?: sqlite3_bind_int64(st, 10, u2i(inc->lost_events));
 	rc = rc ?: sqlite3_bind_int64(st, 11, clamp_time(inc->follow_until));
 	rc = rc ?: sqlite3_bind_int64(st, 12, violations);
+	rc = rc ?: bind_boot(s, st, 13, inc->boot_time);
+	rc = rc ?: (pv ? sqlite3_bind_int64(st, 15, pv) : sqlite3_bind_null(st, 15));
 	if (bind_check(s, rc, "add incident")) {
 		stmt_done(st);
 		return -1;
@@ -1485,6 +1588,7 @@ int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
 	rc = rc ?: bind_name(st, 3, stage);
 	rc = rc ?: bind_name(st, 4, kind);
 	rc = rc ?: sqlite3_bind_int64(st, 5, u2i(count));
+	rc = rc ?: bind_boot(s, st, 6, 0);
 	if (bind_check(s, rc, "add loss")) {
 		stmt_done(st);
 		return -1;
@@ -1502,11 +1606,73 @@ int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const 
 	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(time));
 	rc = rc ?: bind_name(st, 2, what);
 	rc = rc ?: bind_bytes(st, 3, detail);
+	rc = rc ?: bind_boot(s, st, 4, 0);
 	if (bind_check(s, rc, "add run")) {
 		stmt_done(st);
 		return -1;
 	}
 	return exec_chained(s, st, "add run", "run", -1);
+}
+
+static bool is_sha256_hex(const char *h)
+{
+	size_t i;
+
+	for (i = 0; h[i]; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+int64_t pr_store_add_policy_version(struct pr_store *s, uint64_t time, const char *sha256,
+				    const char *source, uint32_t expectations,
+				    const void *text, size_t len)
+{
+	const char *what = "add policy version";
+	sqlite3_stmt *st;
+	void *packed = NULL;
+	size_t plen = 0;
+	int64_t id;
+	int rc = SQLITE_OK;
+
+	if (require_write(s, what))
+		return -1;
+	if (!sha256 || !is_sha256_hex(sha256) || (len && !text) || len > INT_MAX) {
+		set_err(s, "%s: expected 64 lowercase hex digits and a text", what);
+		return -1;
+	}
+	if (policy_version_id(s, sha256, &id, what))
+		return -1;
+	if (id)
+		return id;
+	if (pr_blob_pack(text, len, &packed, &plen)) {
+		set_err(s, "%s: cannot compress the policy text", what);
+		return -1;
+	}
+	if (!(st = stmt_get(s, ST_PV_INSERT))) {
+		free(packed);
+		return -1;
+	}
+	rc = rc ?: sqlite3_bind_int64(st, 1, u2i(time));
+	rc = rc ?: bind_boot(s, st, 2, 0);
+	rc = rc ?: bind_name(st, 4, sha256);
+	rc = rc ?: bind_bytes(st, 5, source ? source : "(default)");
+	rc = rc ?: sqlite3_bind_int64(st, 6, expectations);
+	rc = rc ?: sqlite3_bind_blob(st, 7, packed, (int)plen, SQLITE_STATIC);
+	if (bind_check(s, rc, what)) {
+		stmt_done(st);
+		free(packed);
+		return -1;
+	}
+	rc = exec_chained(s, st, what, "policy", -1);
+	free(packed);
+	if (rc || policy_version_id(s, sha256, &id, what))
+		return -1;
+	if (!id) {
+		set_err(s, "%s: the row is not there after the insert", what);
+		return -1;
+	}
+	return id;
 }
 
 /* ---- reading ---- */
@@ -1866,6 +2032,47 @@ static int collect_losses(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 	return oom ? -1 : 0;
 }
 
+/* Column i as an arena string, NULL when the column is NULL. */
+static int col_str_or_null(struct arena *a, sqlite3_stmt *st, int i, const char **out)
+{
+	*out = NULL;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return 0;
+	*out = arena_memdup(a, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+	return *out ? 0 : -1;
+}
+
+/* Schema 6: the boot and the policy version an incident was judged in. */
+static int get_incident_judged(struct pr_store *s, struct arena *a,
+			       struct pr_incident_rec *inc, const char *what)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INC_JUDGED);
+	int rc;
+
+	if (!st)
+		return -1;
+	if (bind_check(s, sqlite3_bind_int64(st, 1, inc->id), what)) {
+		stmt_done(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	inc->boot_time = (uint64_t)sqlite3_column_int64(st, 1);
+	inc->policy_version = sqlite3_column_int64(st, 2);
+	if (col_str_or_null(a, st, 0, &inc->boot_id) ||
+	    col_str_or_null(a, st, 3, &inc->policy_sha256)) {
+		set_err(s, "%s: out of memory", what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	return 0;
+}
+
 /* Loss records overlapping [time - PR_GAP_BEFORE_NS, max(follow_until, time)]. */
 static int get_incident_gaps(struct pr_store *s, struct arena *a,
 			     struct pr_incident_full *f, const char *what)
@@ -1937,6 +2144,8 @@ int pr_store_get_incident(struct pr_store *s, int64_t id, struct pr_incident_ful
 		return -1;
 	}
 	rc = get_incident_head(s, a, id, &f->inc, what);
+	if (rc == 0 && s->version >= PR_SCHEMA_TIME)
+		rc = get_incident_judged(s, a, &f->inc, what);
 	if (rc == 0)
 		rc = get_incident_lineage(s, a, f, what);
 	if (rc == 0)
@@ -1958,6 +2167,126 @@ void pr_incident_full_free(struct pr_incident_full *f)
 {
 	if (f)
 		arena_free(f->priv); /* f lives in its own arena */
+}
+
+/* ---- policy versions ---- */
+
+#define PR_POLICY_TEXT_MAX (64u << 20) /* policy files are at most 16 MiB each */
+
+static int read_policy_rows(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
+			    struct pr_policy_list *out, const char *what)
+{
+	struct pr_policy_version *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	void *raw;
+	size_t rawlen;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = arena_alloc(a, cap * sizeof(*v));
+			if (!nv)
+				goto nomem;
+			if (n)
+				memcpy(nv, v, n * sizeof(*v));
+			v = nv;
+		}
+		nv = &v[n];
+		memset(nv, 0, sizeof(*nv));
+		nv->id = sqlite3_column_int64(st, 0);
+		nv->time = (uint64_t)sqlite3_column_int64(st, 1);
+		nv->expectations = (uint32_t)sqlite3_column_int64(st, 5);
+		nv->incidents = (uint64_t)sqlite3_column_int64(st, 6);
+		if (col_str_or_null(a, st, 2, &nv->boot_id) ||
+		    col_str_or_null(a, st, 3, &nv->sha256) ||
+		    col_str_or_null(a, st, 4, &nv->source))
+			goto nomem;
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+			if (pr_blob_unpack(sqlite3_column_blob(st, 7),
+					   (size_t)sqlite3_column_bytes(st, 7),
+					   PR_POLICY_TEXT_MAX, &raw, &rawlen)) {
+				set_err(s, "%s: policy version %lld: damaged text blob", what,
+					(long long)nv->id);
+				stmt_done(st);
+				return -1;
+			}
+			nv->text = arena_memdup(a, raw, rawlen);
+			nv->text_len = rawlen;
+			free(raw);
+			if (!nv->text)
+				goto nomem;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(s, what);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
+	out->v = v;
+	out->n = n;
+	return 0;
+nomem:
+	set_err(s, "%s: out of memory", what);
+	stmt_done(st);
+	return -1;
+}
+
+static int policy_query(struct pr_store *s, int64_t id, struct pr_policy_list *out)
+{
+	const char *what = "policy versions";
+	struct arena *a;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s->version < PR_SCHEMA_TIME)
+		return id ? 1 : 0;
+	if (!(a = arena_new())) {
+		set_err(s, "%s: out of memory", what);
+		return -1;
+	}
+	if (!(st = stmt_get(s, id ? ST_PV_GET : ST_PV_LIST))) {
+		arena_free(a);
+		return -1;
+	}
+	if (id && bind_check(s, sqlite3_bind_int64(st, 1, id), what)) {
+		stmt_done(st);
+		arena_free(a);
+		return -1;
+	}
+	rc = read_policy_rows(s, a, st, out, what);
+	if (rc) {
+		arena_free(a);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	out->priv = a;
+	return id && !out->n ? 1 : 0;
+}
+
+int pr_store_policy_versions(struct pr_store *s, struct pr_policy_list *out)
+{
+	return policy_query(s, 0, out);
+}
+
+int pr_store_get_policy_version(struct pr_store *s, int64_t id, struct pr_policy_list *out)
+{
+	if (id <= 0) {
+		memset(out, 0, sizeof(*out));
+		return 1;
+	}
+	return policy_query(s, id, out);
+}
+
+void pr_policy_list_free(struct pr_policy_list *l)
+{
+	if (l) {
+		arena_free(l->priv);
+		memset(l, 0, sizeof(*l));
+	}
 }
 
 /* ---- the timeline: every recorded event ---- */
@@ -3073,6 +3402,19 @@ int pr_store_check(struct pr_store *s, int full)
 struct sqlite3 *pr_store_sqlite(struct pr_store *s)
 {
 	return s->db;
+}
+
+const char *pr_store_boot_id(struct pr_store *s)
+{
+	return s->boot_id;
+}
+
+uint64_t pr_store_boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 const char *pr_store_dir(struct pr_store *s)

@@ -114,6 +114,16 @@ struct pr_incident_rec {
 	/* kind "network": required; any other kind: must be NULL. Readers
 	 * fill it for network incidents (memory owned by the reader). */
 	const struct pr_net_rec *net;
+	/* When and by what it was judged (schema 6). Writers set boot_time
+	 * (CLOCK_BOOTTIME ns of the violating event; 0 = when written) and
+	 * policy_sha256 (the version in force, as given to
+	 * pr_store_add_policy_version; NULL = unknown); the store adds its own
+	 * boot id. pr_store_get_incident fills all four; older stores and the
+	 * list reader leave them NULL / 0. */
+	uint64_t boot_time;
+	const char *policy_sha256;
+	const char *boot_id;
+	int64_t policy_version;  /* policy_versions id, 0 = unknown */
 };
 
 /* A flow whose packets belong to an incident. */
@@ -214,6 +224,38 @@ int pr_store_add_loss(struct pr_store *s, uint64_t from, uint64_t to,
 
 /* Recorder lifecycle records (start, stop) for polq stats. */
 int pr_store_add_run(struct pr_store *s, uint64_t time, const char *what, const char *detail);
+
+/* A policy version in force from time (epoch ns): sha256 (64 hex digits)
+ * over its sources, source (the files, or "(default)"), its number of
+ * expectations and its text (stored compressed). The same sha256 again
+ * returns the existing row's id. Returns the id, or -1. Incidents name it
+ * by pr_incident_rec.policy_sha256. */
+int64_t pr_store_add_policy_version(struct pr_store *s, uint64_t time, const char *sha256,
+				    const char *source, uint32_t expectations,
+				    const void *text, size_t len);
+
+/* The policy versions stored, oldest first (schema 6; older stores have
+ * none). text is filled only by pr_store_get_policy_version. */
+struct pr_policy_version {
+	int64_t id;
+	uint64_t time;
+	const char *boot_id;
+	const char *sha256;
+	const char *source;
+	uint32_t expectations;
+	uint64_t incidents;      /* incidents that name it */
+	const char *text;        /* NUL-terminated */
+	size_t text_len;
+};
+struct pr_policy_list {
+	struct pr_policy_version *v;
+	size_t n;
+	void *priv;
+};
+int pr_store_policy_versions(struct pr_store *s, struct pr_policy_list *out);
+/* One version with its text: 0, 1 when there is no such version, -1. */
+int pr_store_get_policy_version(struct pr_store *s, int64_t id, struct pr_policy_list *out);
+void pr_policy_list_free(struct pr_policy_list *l);
 
 /* ---- reading (polq) ---- */
 struct pr_query {

@@ -19,6 +19,10 @@ int64_t pr_store_open_segment(struct pr_store *s);
 void pr_store_segment_next_min(struct pr_store *s, int64_t next);
 /* Set the one-line error pr_store_errmsg returns. */
 void pr_store_set_error(struct pr_store *s, const char *msg);
+/* The writer's boot id ("" when unreadable) and CLOCK_BOOTTIME now, for
+ * the boot_id / boot_time columns every record carries (schema 6). */
+const char *pr_store_boot_id(struct pr_store *s);
+uint64_t pr_store_boottime_ns(void);
 #define PR_STORE_BUSY_MS 5000 /* the busy timeout store.c sets */
 
 #endif /* POLREC_STORE_INT_H */

@@ -76,4 +76,23 @@ check "every write during the reloads is an incident" \
 check "versions recorded" \
 	"$(sqlite3 -readonly "$STORE/polrec.db" "SELECT what FROM runs WHERE what IN ('start','reload','reload-refused') ORDER BY id" | tr '\n' ' ')" \
 	"start reload reload-refused "
+# each version in force is stored with its text, and each incident names
+# the version that judged it (the refused one is not a version)
+check "two policy versions stored" "$(polq --json policies | jq -s 'length')" "2"
+V1=$(polq --json policies | jq -rs '.[0].sha256')
+V2=$(polq --json policies | jq -rs '.[1].sha256')
+check "version 1 is the first file's digest" "$V1" "$(policy a 127.0.0.0/8 | sha256sum | cut -d' ' -f1)"
+check "version 2 is the second file's digest" "$V2" "$(policy b 10.0.0.0/8 | sha256sum | cut -d' ' -f1)"
+check "version 2's text is stored" "$(polq policies 2 | sha256sum | cut -d' ' -f1)" "$V2"
+A1=$(incident_id ".path == \"$WORK/a/1\"")
+B1=$(incident_id ".path == \"$WORK/b/1\"")
+check "a/1 was judged by version 1" "$(polq --json show "$A1" | jq -r .policy_version.sha256)" "$V1"
+check "b/1 was judged by version 2" "$(polq --json show "$B1" | jq -r .policy_version.sha256)" "$V2"
+check "incidents carry this boot's id" "$(polq --json show "$B1" | jq -r .boot_id)" \
+	"$(cat /proc/sys/kernel/random/boot_id)"
+check "every incident names a version" \
+	"$(sqlite3 -readonly "$STORE/polrec.db" "SELECT count(*) FROM incidents WHERE policy_version IS NULL OR boot_time IS NULL")" "0"
+check "every run record carries boot time" \
+	"$(sqlite3 -readonly "$STORE/polrec.db" "SELECT count(*) FROM runs WHERE boot_id IS NULL OR boot_time IS NULL")" "0"
+check "the chain is sound" "$(polq verify >/dev/null; echo $?)" "0"
 finish

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,6 +569,218 @@ static void test_bundle(void **state)
 	pr_store_close(s);
 }
 
+/* ---- schema 6: boot time, boot id, policy versions ---- */
+
+static const char sha_a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char sha_b[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+static const char pol_text[] = "apiVersion: polrec.dev/v1\nkind: Expectation\n"
+			       "metadata: {name: \"x\x1b[2J\"}\n";
+
+/* chain: 1 genesis, 2 policy a, 3 incident 1 (a), 4 policy b, 5 incident 2
+ * (b), 6 run, 7 incident 3 (unknown version) */
+static void build_versions(struct fx *fx)
+{
+	struct pr_proc_rec lin[1] = { proc(300, 3000, 1, 10, "/usr/bin/dash") };
+	struct pr_incident_rec inc = {
+		.time = 1000, .policy = "p", .rule = "files.protect", .severity = "high",
+		.kind = "file", .action = "write", .path = "/etc/x", .expected = "nothing",
+		.actual = "something", .proc = lin[0], .boot_time = 123456789012,
+		.policy_sha256 = sha_a,
+	};
+	struct pr_store *s;
+
+	if (pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)))
+		fail_msg("open: %s", fx->err);
+	assert_int_equal(pr_store_schema_version(s), 6);
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_int_equal(pr_store_add_policy_version(s, 900, sha_a, "/etc/polrec/a.yaml", 2,
+						     pol_text, sizeof(pol_text) - 1), 1);
+	/* the same content again is the same version */
+	assert_int_equal(pr_store_add_policy_version(s, 950, sha_a, "/etc/polrec/a.yaml", 2,
+						     pol_text, sizeof(pol_text) - 1), 1);
+	/* not a digest */
+	assert_int_equal(pr_store_add_policy_version(s, 950, "abc", "x", 1, "x", 1), -1);
+	assert_int_equal(pr_store_add_policy_version(s, 950, sha_a + 1, "x", 1, "x", 1), -1);
+	assert_int_equal(pr_store_add_incident(s, &inc, lin, 1, NULL, 0), 1);
+	assert_int_equal(pr_store_add_policy_version(s, 1100, sha_b, "(default)", 5, "b: 1\n", 5),
+			 2);
+	inc.time = 1200;
+	inc.policy_sha256 = sha_b;
+	inc.boot_time = 0; /* now */
+	assert_int_equal(pr_store_add_incident(s, &inc, lin, 1, NULL, 0), 2);
+	assert_int_equal(pr_store_add_run(s, 1300, "reload", "x"), 0);
+	inc.time = 1400;
+	inc.policy_sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+	assert_int_equal(pr_store_add_incident(s, &inc, lin, 1, NULL, 0), 3);
+	assert_int_equal(pr_store_commit(s), 0);
+	pr_store_close(s);
+}
+
+static void test_policy_versions(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_incident_full *f;
+	struct pr_policy_list l;
+	struct pr_verify_result r;
+	struct pr_store *s;
+	char bid[64] = "";
+	FILE *b;
+
+	build_versions(fx);
+	assert_int_equal(verify(fx, NULL, true, &r), 0);
+	assert_int_equal(r.records, 7);
+	b = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(b);
+	assert_non_null(fgets(bid, sizeof(bid), b));
+	fclose(b);
+	bid[strcspn(bid, "\n")] = '\0';
+
+	s = open_read(fx);
+	assert_int_equal(pr_store_get_incident(s, 1, &f), 0);
+	assert_string_equal(f->inc.boot_id, bid);
+	assert_true(f->inc.boot_time == 123456789012ull);
+	assert_int_equal(f->inc.policy_version, 1);
+	assert_string_equal(f->inc.policy_sha256, sha_a);
+	pr_incident_full_free(f);
+	assert_int_equal(pr_store_get_incident(s, 2, &f), 0);
+	assert_int_equal(f->inc.policy_version, 2);
+	assert_true(f->inc.boot_time > 0); /* the writer's boot clock */
+	pr_incident_full_free(f);
+	/* a version the store never got is named by nothing, not by a guess */
+	assert_int_equal(pr_store_get_incident(s, 3, &f), 0);
+	assert_int_equal(f->inc.policy_version, 0);
+	assert_null(f->inc.policy_sha256);
+	pr_incident_full_free(f);
+
+	assert_int_equal(pr_store_policy_versions(s, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].sha256, sha_a);
+	assert_string_equal(l.v[0].source, "/etc/polrec/a.yaml");
+	assert_int_equal(l.v[0].expectations, 2);
+	assert_int_equal(l.v[0].incidents, 1);
+	assert_true(l.v[0].time == 900);
+	assert_null(l.v[0].text); /* the list has no text */
+	assert_int_equal(l.v[1].incidents, 1);
+	pr_policy_list_free(&l);
+	assert_int_equal(pr_store_get_policy_version(s, 1, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].text_len, sizeof(pol_text) - 1);
+	assert_memory_equal(l.v[0].text, pol_text, sizeof(pol_text) - 1);
+	pr_policy_list_free(&l);
+	assert_int_equal(pr_store_get_policy_version(s, 9, &l), 1);
+	assert_int_equal(pr_store_get_policy_version(s, -1, &l), 1);
+	pr_store_close(s);
+}
+
+/* The boot section, the version reference and the policy text are all
+ * covered by the chain. */
+static void test_boot_and_version_tampered(void **state)
+{
+	struct fx *fx = *state;
+
+	build_versions(fx);
+	sql(fx, "UPDATE incidents SET boot_time = boot_time + 1 WHERE id = 1");
+	expect_bad(fx, NULL, "chain record 3 (incident 1): content changed");
+	sql(fx, "UPDATE incidents SET boot_time = boot_time - 1 WHERE id = 1");
+	sql(fx, "UPDATE incidents SET policy_version = 1 WHERE id = 2");
+	expect_bad(fx, NULL, "chain record 5 (incident 2): content changed");
+	sql(fx, "UPDATE incidents SET policy_version = 2 WHERE id = 2");
+	sql(fx, "UPDATE runs SET boot_id = 'x' WHERE id = 1");
+	expect_bad(fx, NULL, "chain record 6 (run 1): content changed");
+	sql(fx, "UPDATE runs SET boot_id = NULL, boot_time = NULL WHERE id = 1");
+	expect_bad(fx, NULL, "chain record 6 (run 1): content changed");
+}
+
+static void test_policy_text_tampered(void **state)
+{
+	struct fx *fx = *state;
+
+	build_versions(fx);
+	sql(fx, "UPDATE policy_versions SET expectations = 3 WHERE id = 1");
+	expect_bad(fx, NULL, "chain record 2 (policy 1): content changed");
+	sql(fx, "UPDATE policy_versions SET expectations = 2 WHERE id = 1");
+	sql(fx, "DELETE FROM policy_versions WHERE id = 2");
+	expect_bad(fx, NULL, "chain record 4 (policy 2): record missing (deleted)");
+}
+
+/* A store written at schema 5 (tests/data/store-v5): migrated to 6, its
+ * records keep the content they were chained with, and new records chain
+ * on after them. */
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out;
+	size_t n;
+
+	if (!in)
+		fail_msg("%s: %s (POLREC_TEST_DATA)", from, strerror(errno));
+	out = fopen(to, "wb");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void test_migrated_v5_chain(void **state)
+{
+	struct fx *fx = *state;
+	const char *data = getenv("POLREC_TEST_DATA");
+	struct pr_proc_rec lin[1] = { proc(300, 3000, 1, 10, "/usr/bin/dash") };
+	struct pr_incident_rec inc = {
+		.time = 2000000000000000000ull, .policy = "p", .rule = "files.protect",
+		.severity = "high", .kind = "file", .action = "write", .path = "/etc/x",
+		.expected = "nothing", .actual = "something", .proc = lin[0],
+		.policy_sha256 = sha_a,
+	};
+	struct pr_verify_result r;
+	struct pr_incident_full *f;
+	struct pr_store *s;
+	char from[512], to[512];
+
+	assert_non_null(data);
+	snprintf(from, sizeof(from), "%s/store-v5/polrec.db", data);
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	snprintf(to, sizeof(to), "%s/polrec.db", fx->dir);
+	copy_file(from, to);
+	assert_int_equal(chmod(to, 0600), 0);
+
+	s = open_read(fx);
+	assert_int_equal(pr_store_schema_version(s), 5);
+	pr_store_close(s);
+	assert_int_equal(verify(fx, NULL, true, &r), 0);
+	assert_int_equal(r.records, 13);
+
+	if (pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)))
+		fail_msg("open: %s", fx->err);
+	assert_int_equal(pr_store_schema_version(s), 6);
+	pr_store_close(s);
+	assert_int_equal(verify(fx, NULL, true, &r), 0);
+	assert_int_equal(r.records, 13);
+	/* an old incident reads without boot or version */
+	s = open_read(fx);
+	assert_int_equal(pr_store_get_incident(s, 4, &f), 0);
+	assert_null(f->inc.boot_id);
+	assert_int_equal(f->inc.policy_version, 0);
+	pr_incident_full_free(f);
+	pr_store_close(s);
+
+	if (pr_store_open(&s, fx->dir, PR_STORE_WRITE, fx->err, sizeof(fx->err)))
+		fail_msg("open: %s", fx->err);
+	assert_int_equal(pr_store_begin(s), 0);
+	assert_true(pr_store_add_policy_version(s, 1, sha_a, "x", 1, "x", 1) > 0);
+	assert_true(pr_store_add_incident(s, &inc, lin, 1, NULL, 0) > 4);
+	assert_int_equal(pr_store_add_run(s, 3, "start", "again"), 0);
+	assert_int_equal(pr_store_commit(s), 0);
+	pr_store_close(s);
+	assert_int_equal(verify(fx, NULL, true, &r), 0);
+	assert_int_equal(r.records, 16);
+	/* an old prune record is still checked against its row */
+	sql(fx, "UPDATE prunes SET bytes = bytes + 1 WHERE id = 1");
+	assert_int_equal(verify(fx, NULL, false, &r), 1);
+	assert_non_null(strstr(r.msg, "(prune"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +802,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_rewrite_and_forgery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_and_version_tampered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_text_tampered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrated_v5_chain, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

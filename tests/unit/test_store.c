@@ -145,7 +145,7 @@ static void test_open_creates_private(void **state)
 	char path[256];
 	struct stat st;
 
-	assert_int_equal(pr_store_schema_version(s), 5);
+	assert_int_equal(pr_store_schema_version(s), 6);
 	assert_int_equal(stat(fx->dir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0700);
@@ -162,10 +162,10 @@ static void test_open_creates_private(void **state)
 
 	/* again: nothing to migrate, same version */
 	s = open_ok(fx, PR_STORE_WRITE);
-	assert_int_equal(pr_store_schema_version(s), 5);
+	assert_int_equal(pr_store_schema_version(s), 6);
 	pr_store_close(s);
 	s = open_ok(fx, PR_STORE_READ);
-	assert_int_equal(pr_store_schema_version(s), 5);
+	assert_int_equal(pr_store_schema_version(s), 6);
 	pr_store_close(s);
 }
 
@@ -1372,7 +1372,7 @@ static void test_migrate_v1(void **state)
 	pr_store_close(s);
 
 	s = open_ok(fx, PR_STORE_WRITE);
-	assert_int_equal(pr_store_schema_version(s), 5);
+	assert_int_equal(pr_store_schema_version(s), 6);
 	assert_int_equal(pr_store_begin(s), 0);
 	id = add_net_incident(s, 100);
 	assert_int_equal(pr_store_commit(s), 0);
@@ -1380,7 +1380,7 @@ static void test_migrate_v1(void **state)
 	add_scenario(s, &sc);
 	pr_store_close(s);
 	s = open_ok(fx, PR_STORE_READ);
-	assert_int_equal(pr_store_schema_version(s), 5);
+	assert_int_equal(pr_store_schema_version(s), 6);
 	assert_int_equal(pr_store_list_incidents(s, NULL, NULL, NULL), 2);
 	assert_int_equal(pr_store_stats(s, &st), 0);
 	assert_int_equal(st.nlosses, 1);
@@ -1503,7 +1503,7 @@ static void test_migrate_old_to_3(void **state)
 		pr_store_close(s);
 
 		s = open_ok(fx, PR_STORE_WRITE);
-		assert_int_equal(pr_store_schema_version(s), 5);
+		assert_int_equal(pr_store_schema_version(s), 6);
 		check_old_incident(s);
 		/* an old incident takes appended events like a new one */
 		assert_int_equal(pr_store_begin(s), 0);
