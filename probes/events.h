@@ -57,7 +57,18 @@ enum pr_event_type {
 	PR_EV_PKT = 6,      /* struct pr_pkt: a packet snippet of a captured flow */
 	PR_EV_VERDICT = 7,  /* not an event: drops slot for exec_seqs map failures */
 	PR_EV_GUARD = 8,    /* struct pr_guard: a signal or ptrace aimed at polrecd */
-	PR_EV_TYPE_MAX = 9, /* size of the per-CPU drop counter array */
+	/* not an event type: the drops slot of by-name file operations
+	 * (rename, unlink, chmod, chown, truncate), which are sent whatever
+	 * the path; kept apart from write-opens, which the in-kernel filter
+	 * decides, so a loss of either kind can be told apart */
+	PR_EV_FILE_OP = 9,
+	/* not an event type either: the drops slot of write-opens outside
+	 * every watched tree, sent only because the process's every write is
+	 * recorded (writeAllow subjects, followed processes, images not yet
+	 * judged); PR_EV_FILE counts write-opens into watched trees (or all,
+	 * with the filter off) */
+	PR_EV_FILE_ELSEWHERE = 10,
+	PR_EV_TYPE_MAX = 11, /* size of the per-CPU drop counter array */
 };
 
 /* Operations of PR_EV_FILE. Never renumbered. */

@@ -174,12 +174,14 @@ static __always_inline __u64 wakeup_flags(void)
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void submit(void *ev, __u32 size, __u32 type)
+/* drop_slot: the drops counter a failed reserve counts in (the event type, or
+ * PR_EV_FILE_OP for by-name file operations) */
+static __always_inline void submit(void *ev, __u32 size, __u32 drop_slot)
 {
 	if (size > EVBUF_BYTES)
 		size = EVBUF_BYTES;
 	if (bpf_ringbuf_output(&events, ev, size, wakeup_flags()))
-		count_drop(type);
+		count_drop(drop_slot);
 }
 
 static __always_inline __u64 task_start(struct task_struct *t)
@@ -642,6 +644,7 @@ static __always_inline int on_open_exit(long ret)
 	struct inode *ino;
 	struct file *f;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, off, trunc = 0, n;
+	__u32 slot = PR_EV_FILE;
 
 	if (ret < 0 || tgid == self_tgid)
 		return 0;
@@ -668,6 +671,9 @@ static __always_inline int on_open_exit(long ret)
 			return 0;
 	} else {
 		off = resolve_path(&f->f_path, &trunc);
+		/* only to count a loss apart: the process sends every write */
+		if (filter_on && !watched_path(off))
+			slot = PR_EV_FILE_ELSEWHERE;
 	}
 	eb = get_evbuf();
 	if (!eb)
@@ -682,7 +688,7 @@ static __always_inline int on_open_exit(long ret)
 	n = put_path(ev->data, 0, off);
 	ev->path_len = n;
 	ev->h.size = sizeof(*ev) + n;
-	submit(ev, ev->h.size, PR_EV_FILE);
+	submit(ev, ev->h.size, slot);
 	return 0;
 }
 
@@ -709,7 +715,7 @@ static __always_inline int save_pending(__u32 op, int fd, int dfd, const void *n
 	if ((id >> 32) == self_tgid)
 		return 0;
 	if (bpf_map_update_elem(&pendings, &id, &p, BPF_ANY))
-		count_drop(PR_EV_FILE);
+		count_drop(PR_EV_FILE_OP);
 	return 0;
 }
 
@@ -808,7 +814,7 @@ static __always_inline int on_pending_exit(long ret)
 		doff = n;
 	}
 	ev->h.size = sizeof(*ev) + doff;
-	submit(ev, ev->h.size, PR_EV_FILE);
+	submit(ev, ev->h.size, PR_EV_FILE_OP); /* an event of type PR_EV_FILE */
 out:
 	bpf_map_delete_elem(&pendings, &id);
 	return 0;

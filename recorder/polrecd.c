@@ -192,6 +192,7 @@ static void account_drops(struct pr_probes *pb, struct pr_consumer *c, uint64_t 
 		[PR_EV_EXIT] = "exit", [PR_EV_FILE] = "file",
 		[PR_EV_NET] = "network", [PR_EV_PKT] = "packet",
 		[PR_EV_VERDICT] = "verdict-map", [PR_EV_GUARD] = "guard",
+		[PR_EV_FILE_OP] = "file-op", [PR_EV_FILE_ELSEWHERE] = "file-elsewhere",
 	};
 	uint64_t now[PR_EV_TYPE_MAX], t = clock_ns(CLOCK_REALTIME);
 
