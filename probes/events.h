@@ -209,6 +209,8 @@ struct pr_net_exp {
 #define PR_NE_EGRESS  0x1u      /* egress present: what it does not allow breaks it  */
 #define PR_NE_INGRESS 0x2u      /* ingress present: likewise for accept/listen/bind  */
 #define PR_NE_DENY    0x4u      /* egressDeny present                                 */
+#define PR_NE_K8S     0x8u      /* a NetworkPolicy: those selecting a process for a
+				 * direction are judged together (any one allows) */
 
 enum pr_net_op {
 	PR_NOP_CONNECT = 1,     /* connect(2), TCP or UDP                     */
@@ -244,6 +246,7 @@ struct pr_net {
 	__u8 laddr[16], raddr[16];
 	__u64 broken;           /* network indexes the kernel found broken (with PR_NF_JUDGED) */
 	__u64 flow_id;          /* with PR_NF_CAPTURE: the flow's id in pr_pkt */
+	__u64 cgroup_id;        /* the process's cgroup v2 id at the syscall */
 };
 
 /* Flows being captured: capture map key, from this host's side. */

@@ -1164,8 +1164,9 @@ struct judge_args {
 	__u16 rport, lport;
 	__u8 addr[16];
 	__u32 snaplen;        /* largest snaplen of the broken expectations */
-	__u32 pad2;
+	__u32 k8s_ok;         /* a NetworkPolicy for this direction allowed it */
 	__u64 follow_ns;      /* longest follow window of the broken ones */
+	__u64 k8s_broken;     /* NetworkPolicies for this direction that refused it */
 };
 
 static __always_inline int rule_has(struct judge_args *a, __u32 i, __u8 table, __u16 port)
@@ -1213,6 +1214,16 @@ static long judge_one(__u32 i, struct judge_args *a)
 	case PR_NOP_LISTEN:
 		broken = (e->flags & PR_NE_INGRESS) && !portset_has(e->serve, a->proto, a->lport);
 		break;
+	}
+	/* NetworkPolicies are additive: one selecting the process for this
+	 * direction that allows the traffic clears the others (net_decide) */
+	if ((e->flags & PR_NE_K8S) &&
+	    (e->flags & (a->op == PR_NOP_ACCEPT ? PR_NE_INGRESS :
+			 a->op == PR_NOP_CONNECT || a->op == PR_NOP_SEND ? PR_NE_EGRESS : 0))) {
+		if (broken)
+			a->k8s_broken |= 1ull << i;
+		else
+			a->k8s_ok = 1;
 	}
 	if (broken) {
 		a->broken |= 1ull << i;
@@ -1262,6 +1273,8 @@ static __always_inline void net_decide(struct net_pending *p, __u32 tgid, __u64 
 	__builtin_memcpy(a.addr, p->raddr, 16);
 	if (a.mask)
 		bpf_loop(PR_NET_EXPS_MAX, judge_one, &a, 0);
+	if (a.k8s_ok)
+		a.broken &= ~a.k8s_broken;
 	p->broken = a.broken;
 	p->nflags = judged ? PR_NF_JUDGED : 0;
 	if (a.broken) {
@@ -1387,6 +1400,7 @@ static __always_inline int net_exit(long ret)
 		return 0; /* EAGAIN of a non-blocking server: not a connection */
 	fill_hdr(&ev.h, PR_EV_NET, t);
 	ev.h.size = sizeof(ev);
+	ev.cgroup_id = bpf_get_current_cgroup_id();
 	ev.result = p.op == PR_NOP_ACCEPT ? 0 : ret;
 	sk = fd_sock(t, p.op == PR_NOP_ACCEPT ? (int)ret : p.fd);
 	if (sk) {

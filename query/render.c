@@ -768,9 +768,41 @@ fail:
 	return NULL;
 }
 
-static struct json_object *json_net(const struct pr_net_rec *n)
+/* The NetworkPolicies an incident names: polrecd stores the expectation
+ * as "NetworkPolicy/NS/NAME[,NS/NAME...]" (Kubernetes names hold no ','
+ * or '/'); NULL for any other expectation. */
+static struct json_object *json_netpols(const char *policy)
 {
-	struct json_object *o = json_object_new_object();
+	static const char pfx[] = "NetworkPolicy/";
+	struct json_object *a;
+	const char *s;
+
+	if (!policy || strncmp(policy, pfx, sizeof(pfx) - 1))
+		return NULL;
+	s = policy + sizeof(pfx) - 1;
+	/* only what polrecd writes: Kubernetes names, '/' and ',' */
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-/,") != strlen(s))
+		return NULL;
+	a = json_object_new_array();
+	if (!a)
+		return NULL;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		struct json_object *v = json_object_new_string_len(s, (int)n);
+
+		if (!v || json_object_array_add(a, v)) {
+			json_object_put(v);
+			json_object_put(a);
+			return NULL;
+		}
+		s += n + (s[n] == ',');
+	}
+	return a;
+}
+
+static struct json_object *json_net(const struct pr_net_rec *n, const char *policy)
+{
+	struct json_object *o = json_object_new_object(), *np;
 
 	if (!o)
 		return NULL;
@@ -778,6 +810,12 @@ static struct json_object *json_net(const struct pr_net_rec *n)
 	    pr_json_add_str(o, "protocol", n->protocol) || pr_json_add_str(o, "src", n->src) ||
 	    jadd_i64(o, "sport", n->sport) || pr_json_add_str(o, "dst", n->dst) ||
 	    jadd_i64(o, "dport", n->dport) || pr_json_add_str(o, "result", n->result)) {
+		json_object_put(o);
+		return NULL;
+	}
+	np = json_netpols(policy);
+	if (np && json_object_object_add(o, "networkPolicies", np)) {
+		json_object_put(np);
 		json_object_put(o);
 		return NULL;
 	}
@@ -892,7 +930,7 @@ struct json_object *pr_json_incident(const struct pr_incident_rec *inc)
 	    pr_json_add_str(o, "path", inc->path) || pr_json_add_str(o, "expected", inc->expected) ||
 	    pr_json_add_str(o, "actual", inc->actual) ||
 	    jadd(o, "process", json_proc_brief(&inc->proc)) ||
-	    (inc->net && jadd(o, "network", json_net(inc->net))) ||
+	    (inc->net && jadd(o, "network", json_net(inc->net, inc->policy))) ||
 	    jadd_u64(o, "violations", inc->violations) ||
 	    (inc->follow_until && (pr_json_add_time(o, "follow_until", inc->follow_until) ||
 				   jadd_u64(o, "follow_until_ns", inc->follow_until))) ||

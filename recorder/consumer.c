@@ -221,6 +221,8 @@ struct violation {
 	const struct pr_net_rec *net;   /* network: the connection */
 	const struct pr_flow_rec *flow; /* network: its captured flow, or NULL */
 	const char *expected; /* overrides the verdict's text when set */
+	const char *policy;   /* overrides the expectation's name when set */
+	const char *severity; /* overrides the expectation's severity when set */
 };
 
 /* After an incident, the violator's new flows are captured into it until
@@ -537,7 +539,8 @@ static int join_incident(struct pr_consumer *c, struct pr_proc *p, const struct 
 	if (!p->follow_own || p->follow_exp != v->exp || !p->follow_token ||
 	    viol->time > p->follow_until)
 		return 0;
-	snprintf(detail, sizeof(detail), "violation: %s %s, expected %.400s", v->exp->name,
+	snprintf(detail, sizeof(detail), "violation: %.80s %s, expected %.400s",
+		 viol->policy ? viol->policy : v->exp->name,
 		 c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind),
 		 viol->expected ? viol->expected : v->expected ? v->expected : "");
 	e.time = epoch(c, viol->time);
@@ -608,9 +611,9 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 	inc.time = epoch(c, viol->time);
 	inc.boot_time = viol->time;
 	inc.policy_sha256 = c->policy_sha256;
-	inc.policy = v->exp->name;
+	inc.policy = viol->policy ? viol->policy : v->exp->name;
 	inc.rule = c->net_rule ? c->net_rule : pr_rule_kind_name(v->kind);
-	inc.severity = pr_severity_name(v->exp->severity);
+	inc.severity = viol->severity ? viol->severity : pr_severity_name(v->exp->severity);
 	inc.kind = viol->kind;
 	inc.action = viol->action;
 	inc.path = viol->path;
@@ -717,7 +720,7 @@ static int on_exec(struct pr_consumer *c, const struct pr_exec *e, size_t len)
 	p->exec_time = e->h.time;
 	if (p->cgroup_id != e->cgroup_id || !p->cgroup) {
 		p->cgroup_id = e->cgroup_id;
-		cg = pr_cgroup_path(e->cgroup_id, "/sys/fs/cgroup");
+		cg = pr_cgroup_path(e->cgroup_id, pr_probes_cgroup_root(c->probes));
 		pr_proc_set_str(&p->cgroup, cg ? cg : "", cg ? strlen(cg) : 0);
 		if (cg && pr_container_id(cg, cid))
 			pr_proc_set_str(&p->container_id, cid, strlen(cid));
@@ -919,14 +922,114 @@ static void flow_rec(const struct pr_net *e, const struct pr_proc *p, const char
 	f->exe = p->exe ? p->exe : "";
 }
 
+/* What on_net knows about one connection, for each incident it raises. */
+struct net_seen {
+	const struct pr_net *e;
+	struct pr_proc *p;
+	const char *la, *ra, *what, *res, *exe;
+	struct pr_net_rec net;
+	uint64_t flow_id;
+	int raised;
+};
+
+/* An incident of network index i; policy and severity override the
+ * expectation's when set. */
+static void net_raise(struct pr_consumer *c, struct net_seen *s, unsigned i, int why,
+		      const char *expected, const char *policy, const char *severity)
+{
+	static struct violation viol;
+	const struct pr_net *e = s->e;
+	const struct pr_expectation *x = &c->policy->policy->exps[c->net->exp_of[i]];
+	struct pr_flow_rec flow;
+	struct pr_verdict v;
+
+	if (e->op <= PR_NOP_SEND && e->lport && c->probes) {
+		/* capture it (the kernel may not have judged it), or
+		 * give the kernel's provisional capture this window */
+		struct pr_flow_key k;
+		uint64_t id;
+
+		event_flow_key(e, &k);
+		id = pr_probes_capture(c->probes, &k, s->p->pid, s->p->start, x->snaplen,
+				       e->h.time + x->follow_ns);
+		if (!s->flow_id)
+			s->flow_id = id;
+	}
+	s->net.flow_id = s->raised ? 0 : s->flow_id;
+	flow_rec(e, s->p, s->la, s->ra, "violation", s->flow_id, epoch(c, e->h.time), &flow);
+	v.exp = x;
+	v.kind = 0;
+	v.expected = NULL;
+	viol.kind = "network";
+	viol.action = nop_name[e->op];
+	viol.path = s->what;
+	viol.time = e->h.time;
+	viol.net = &s->net;
+	viol.flow = s->flow_id && !s->raised ? &flow : NULL;
+	viol.expected = expected;
+	viol.policy = policy;
+	viol.severity = severity;
+	snprintf(viol.actual, sizeof(viol.actual), "%.3800s: %s %s (%s)", s->exe,
+		 nop_name[e->op], s->what, s->res);
+	c->net_rule = pr_netrules_rule_name(e->op, why);
+	raise_incident(c, s->p, &v, &viol);
+	c->net_rule = NULL;
+	s->raised = 1;
+	viol.net = NULL;
+	viol.flow = NULL;
+	viol.expected = NULL;
+	viol.policy = NULL;
+	viol.severity = NULL;
+}
+
+/* NetworkPolicies that all refused the traffic: one incident naming them
+ * all ("NetworkPolicy/NS/A,NS/B"), the highest of their severities, the
+ * first one's follow window and snaplen. */
+static void net_raise_k8s(struct pr_consumer *c, struct net_seen *s, uint64_t refused)
+{
+	static char policy[PR_NET_EXPS_MAX * 320], expected[2048];
+	const struct pr_policy *pol = c->policy->policy;
+	const struct pr_net *e = s->e;
+	enum pr_severity sev = PR_SEV_LOW;
+	size_t po, eo = 0, n = 0;
+	unsigned first = PR_NET_EXPS_MAX;
+	char one[1024];
+
+	po = (size_t)snprintf(policy, sizeof(policy), "NetworkPolicy/");
+	expected[0] = '\0';
+	for (unsigned i = 0; i < c->net->nexps && i < 64; i++) {
+		const struct pr_expectation *x;
+
+		if (!((refused >> i) & 1))
+			continue;
+		x = &pol->exps[c->net->exp_of[i]];
+		first = first < i ? first : i;
+		sev = x->severity > sev ? x->severity : sev;
+		if (po < sizeof(policy))
+			po += (size_t)snprintf(policy + po, sizeof(policy) - po, "%s%s", n ? "," : "",
+					       x->k8s_ref ? x->k8s_ref : "?");
+		pr_netrules_expected(c->net, pol, i, e->op, PR_NJ_NOT_ALLOWED, e->proto, e->family,
+				     e->raddr, e->rport, e->lport, one, sizeof(one));
+		if (eo < sizeof(expected))
+			eo += (size_t)snprintf(expected + eo, sizeof(expected) - eo, "%s%s: %s",
+					       n ? " | " : "", x->k8s_ref ? x->k8s_ref : "?", one);
+		n++;
+	}
+	if (!n)
+		return;
+	/* every policy is named in full; their rules may not all fit */
+	if (eo >= sizeof(expected))
+		memcpy(expected + sizeof(expected) - sizeof(" (cut)"), " (cut)", sizeof(" (cut)"));
+	net_raise(c, s, first, PR_NJ_NOT_ALLOWED, expected, policy, pr_severity_name(sev));
+}
+
 static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 {
 	static struct judge_ctx j;
-	static struct violation viol;
+	struct net_seen s = {0};
 	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], lep[64], rep[64], res[48];
 	char what[160], expected[1024];
 	const char *proto, *exe;
-	struct pr_net_rec net = {0};
 	struct pr_flow_rec flow;
 	uint64_t flow_id = e->nflags & PR_NF_CAPTURE ? e->flow_id : 0, mask;
 	int raised = 0;
@@ -963,68 +1066,60 @@ static int on_net(struct pr_consumer *c, const struct pr_net *e, size_t len)
 		add_recent(c, p, e->h.time, nop_recent[e->op], what, res);
 	}
 
+	/* moved to another cgroup since its exec (a NetworkPolicy's subject
+	 * is a cgroup): judge it where it is now, and tell the kernel */
+	if (e->cgroup_id && (e->cgroup_id != p->cgroup_id || !p->cgroup || !p->cgroup[0])) {
+		const char *cg = pr_cgroup_path(e->cgroup_id, pr_probes_cgroup_root(c->probes));
+		char cid[65];
+
+		p->cgroup_id = e->cgroup_id;
+		if (cg) {
+			pr_proc_set_str(&p->cgroup, cg, strlen(cg));
+			if (pr_container_id(cg, cid))
+				pr_proc_set_str(&p->container_id, cid, strlen(cid));
+			else
+				pr_proc_set_str(&p->container_id, "", 0);
+			pr_consumer_verdict(c, p, p->exec_seq);
+		}
+	}
 	/* user space judges (the kernel's verdict may predate the image's) */
 	build_ctx(p, &j);
 	mask = net_mask(c, &j);
 	exe = p->exe && p->exe[0] ? p->exe : "(unknown image)";
-	net.direction = e->op == PR_NOP_CONNECT || e->op == PR_NOP_SEND ? "egress" : "ingress";
-	net.protocol = proto;
+	s.net.direction = e->op == PR_NOP_CONNECT || e->op == PR_NOP_SEND ? "egress" : "ingress";
+	s.net.protocol = proto;
 	if (e->op == PR_NOP_ACCEPT) {
-		net.src = ra, net.sport = e->rport, net.dst = la, net.dport = e->lport;
+		s.net.src = ra, s.net.sport = e->rport, s.net.dst = la, s.net.dport = e->lport;
 	} else if (e->op == PR_NOP_BIND || e->op == PR_NOP_LISTEN) {
-		net.src = "", net.sport = 0, net.dst = la, net.dport = e->lport;
+		s.net.src = "", s.net.sport = 0, s.net.dst = la, s.net.dport = e->lport;
 	} else {
-		net.src = la, net.sport = e->lport, net.dst = ra, net.dport = e->rport;
+		s.net.src = la, s.net.sport = e->lport, s.net.dst = ra, s.net.dport = e->rport;
 	}
-	net.result = res;
+	s.net.result = res;
+	s.e = e, s.p = p, s.la = la, s.ra = ra, s.what = what, s.res = res, s.exe = exe;
+	s.flow_id = flow_id;
 	for (unsigned i = 0; mask && i < c->net->nexps; i++) {
-		const struct pr_expectation *x;
-		struct pr_verdict v;
 		int why;
 
 		if (!((mask >> i) & 1))
+			continue;
+		/* NetworkPolicies: judged together below */
+		if (c->net->exps[i].flags & PR_NE_K8S)
 			continue;
 		why = pr_netrules_judge(c->net, i, e->op, e->proto, e->family, e->raddr, e->rport,
 					e->lport);
 		if (!why)
 			continue;
-		x = &c->policy->policy->exps[c->net->exp_of[i]];
-		if (e->op <= PR_NOP_SEND && e->lport && c->probes) {
-			/* capture it (the kernel may not have judged it), or
-			 * give the kernel's provisional capture this window */
-			struct pr_flow_key k;
-			uint64_t id;
-
-			event_flow_key(e, &k);
-			id = pr_probes_capture(c->probes, &k, p->pid, p->start, x->snaplen,
-					       e->h.time + x->follow_ns);
-			if (!flow_id)
-				flow_id = id;
-		}
 		pr_netrules_expected(c->net, c->policy->policy, i, e->op, why, e->proto, e->family,
 				     e->raddr, e->rport, e->lport, expected, sizeof(expected));
-		net.flow_id = raised ? 0 : flow_id;
-		flow_rec(e, p, la, ra, "violation", flow_id, epoch(c, e->h.time), &flow);
-		v.exp = x;
-		v.kind = 0;
-		v.expected = NULL;
-		viol.kind = "network";
-		viol.action = nop_name[e->op];
-		viol.path = what;
-		viol.time = e->h.time;
-		viol.net = &net;
-		viol.flow = flow_id && !raised ? &flow : NULL;
-		viol.expected = expected;
-		snprintf(viol.actual, sizeof(viol.actual), "%.3800s: %s %s (%s)", exe,
-			 nop_name[e->op], what, res);
-		c->net_rule = pr_netrules_rule_name(e->op, why);
-		raise_incident(c, p, &v, &viol);
-		c->net_rule = NULL;
-		raised = 1;
+		net_raise(c, &s, i, why, expected, NULL, NULL);
 	}
-	viol.net = NULL;
-	viol.flow = NULL;
-	viol.expected = NULL;
+	if (mask)
+		net_raise_k8s(c, &s, pr_netrules_k8s_refused(c->net, mask, e->op, e->proto,
+							     e->family, e->raddr, e->rport,
+							     e->lport));
+	flow_id = s.flow_id;
+	raised = s.raised;
 	follow_last(c, p);
 	if (!flow_id)
 		return 0;

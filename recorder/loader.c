@@ -342,6 +342,11 @@ unsigned pr_probes_attached(struct pr_probes *p)
 	return p->attached;
 }
 
+const char *pr_probes_cgroup_root(const struct pr_probes *p)
+{
+	return p && p->cgroup_root[0] ? p->cgroup_root : "/sys/fs/cgroup";
+}
+
 int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX])
 {
 	uint64_t *vals;

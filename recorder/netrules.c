@@ -26,6 +26,18 @@
  *   serve set, empty when it has no ingress rule.
  * - A CIDR of an unknown family is skipped (the parser never makes one);
  *   host bits are masked again. Nothing here trusts the policy's sizes.
+ * - A rule's `except` CIDRs (a NetworkPolicy ipBlock's except) take
+ *   addresses away from that rule only. Each except CIDR is an entry too,
+ *   so the entry an LPM lookup finds for an address is the longest of all
+ *   rule and except CIDRs holding it, and the right value for the entry X
+ *   is the union of the ports of the rules with a CIDR containing X and
+ *   no except containing X. A union over the nearest parent cannot
+ *   subtract, so in a list with any except each entry walks its chain of
+ *   containing entries (one probe per prefix length present) and the
+ *   items found there: linear in the entries times (prefix lengths +
+ *   items on the chain); lists without except keep the cheap path.
+ * - A NetworkPolicy's (e->k8s) serve set is "any": Kubernetes ingress
+ *   rules allow or refuse traffic, not listening on a port.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -183,6 +195,7 @@ struct rset {                          /* a rule's ports, normalized */
 struct item {                          /* one CIDR of one rule */
 	struct pr_net_key key;
 	uint32_t rule;
+	uint32_t except;               /* 1: a CIDR of the rule's except list */
 };
 
 struct cctx {
@@ -200,6 +213,10 @@ struct cctx {
 	struct rset *rsets;
 	struct item *items;
 	size_t *runs;                  /* per entry of the current list: first item */
+	/* lists with except: per rule, the walk (gen) that found a CIDR of it
+	 * on the chain, and the one that found an except of it */
+	uint32_t *in_gen, *ex_gen, gen;
+	uint32_t *found;               /* rules found by this walk */
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -454,7 +471,9 @@ static int item_cmp(const void *a, const void *b)
 	d = memcmp(x->key.addr, y->key.addr, sizeof(x->key.addr));
 	if (d)
 		return d;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return x->except < y->except ? -1 : x->except > y->except;
 }
 
 /* Every CIDR of every rule, sorted: shorter prefixes first in a family. */
@@ -464,7 +483,7 @@ static int items_build(struct cctx *c, const struct list *l, size_t *nitems)
 	size_t n = 0, cap = 0;
 
 	for (size_t j = 0; j < l->rules->n; j++)
-		n += l->rules->v[j].nto ? l->rules->v[j].nto : 2;
+		n += (l->rules->v[j].nto ? l->rules->v[j].nto : 2) + l->rules->v[j].nexcept;
 	free(c->items);
 	c->items = NULL;
 	if (reserve(c, &c->items, &cap, n, sizeof(*c->items)))
@@ -473,10 +492,22 @@ static int items_build(struct cctx *c, const struct list *l, size_t *nitems)
 	for (size_t j = 0; j < l->rules->n; j++) {
 		const struct pr_net_rule *ru = &l->rules->v[j];
 
+		for (size_t k = 0; k < ru->nexcept; k++) {
+			uint8_t fam = family_of(&ru->except[k]);
+
+			if (!fam)
+				continue;
+			make_key(&c->items[n].key, l->netidx, l->table, fam, ru->except[k].prefix,
+				 ru->except[k].addr);
+			c->items[n].except = 1;
+			c->items[n++].rule = (uint32_t)j;
+		}
 		if (!ru->nto) {
 			make_key(&c->items[n].key, l->netidx, l->table, 4, 0, zero);
+			c->items[n].except = 0;
 			c->items[n++].rule = (uint32_t)j;
 			make_key(&c->items[n].key, l->netidx, l->table, 6, 0, zero);
+			c->items[n].except = 0;
 			c->items[n++].rule = (uint32_t)j;
 			continue;
 		}
@@ -487,6 +518,7 @@ static int items_build(struct cctx *c, const struct list *l, size_t *nitems)
 				continue;
 			make_key(&c->items[n].key, l->netidx, l->table, fam, ru->to[k].prefix,
 				 ru->to[k].addr);
+			c->items[n].except = 0;
 			c->items[n++].rule = (uint32_t)j;
 		}
 	}
@@ -554,30 +586,15 @@ static long nearest_parent(const struct pr_netrules *r, const struct list *l, si
 	return -1;
 }
 
-/* vals[e] = the union of its own rules' ports and its nearest parent's. */
-static int entry_value(struct cctx *c, const struct list *l, size_t e, size_t nitems)
+/* vals[e] = the port set of scratch[0..n) (or any); first names the rule
+ * in an error. */
+static int entry_set(struct cctx *c, const struct list *l, size_t e, size_t first, size_t n,
+		     int any)
 {
 	struct pr_netrules *r = c->r;
-	size_t first = c->runs[e - l->first], n = 0, nout = 0;
-	long parent = nearest_parent(r, l, e), set;
-	int any = 0;
+	size_t nout = 0;
+	long set;
 
-	if (parent >= 0) {
-		const struct pr_portset *ps = &r->portsets[r->vals[parent].portset];
-
-		any = ps->any;
-		if (!any && scratch_add(c, &n, ps->r, ps->n))
-			return -1;
-	}
-	for (size_t i = first; !any && i < nitems; i++) {
-		const struct rset *rs = &c->rsets[c->items[i].rule];
-
-		if (memcmp(&c->items[i].key, &c->items[first].key, sizeof(c->items[i].key)))
-			break;
-		any = rs->any;
-		if (!any && scratch_add(c, &n, c->pool + rs->off, rs->n))
-			return -1;
-	}
 	set = set_from_scratch(c, n, any, &nout);
 	if (set == -2) {
 		const struct pr_net_rule *ru = &l->rules->v[c->items[first].rule];
@@ -597,22 +614,116 @@ static int entry_value(struct cctx *c, const struct list *l, size_t e, size_t ni
 	return 0;
 }
 
+/* In a list with except: the rules with a CIDR on the chain of entries
+ * containing e (e included) and no except there; vals[e] = their ports. */
+static int entry_value_except(struct cctx *c, const struct list *l, size_t e, size_t nitems)
+{
+	struct pr_netrules *r = c->r;
+	const struct pr_net_key *k = &r->keys[e];
+	const uint64_t *lens = r->idx->lens[l->netidx][l->table][k->family == 6];
+	size_t nfound = 0, n = 0;
+	struct pr_net_key pk;
+	int any = 0;
+
+	c->gen++;
+	for (unsigned len = 0; len <= k->prefixlen - 32; len++) {
+		long a;
+
+		if (!bit_get(lens, len))
+			continue;
+		make_key(&pk, l->netidx, l->table, k->family, len, k->addr);
+		a = index_find(r, &pk);
+		if (a < (long)l->first)
+			continue;
+		for (size_t i = c->runs[a - l->first]; i < nitems; i++) {
+			const struct item *it = &c->items[i];
+
+			if (memcmp(&it->key, &pk, sizeof(pk)))
+				break;
+			if (it->except) {
+				c->ex_gen[it->rule] = c->gen;
+			} else if (c->in_gen[it->rule] != c->gen) {
+				c->in_gen[it->rule] = c->gen;
+				c->found[nfound++] = it->rule;
+			}
+		}
+	}
+	for (size_t i = 0; i < nfound && !any; i++) {
+		const struct rset *rs = &c->rsets[c->found[i]];
+
+		if (c->ex_gen[c->found[i]] == c->gen)
+			continue;
+		any = rs->any;
+		if (!any && scratch_add(c, &n, c->pool + rs->off, rs->n))
+			return -1;
+	}
+	return entry_set(c, l, e, c->runs[e - l->first], n, any);
+}
+
+/* vals[e] = the union of its own rules' ports and its nearest parent's. */
+static int entry_value(struct cctx *c, const struct list *l, size_t e, size_t nitems)
+{
+	struct pr_netrules *r = c->r;
+	size_t first = c->runs[e - l->first], n = 0;
+	long parent = nearest_parent(r, l, e);
+	int any = 0;
+
+	if (parent >= 0) {
+		const struct pr_portset *ps = &r->portsets[r->vals[parent].portset];
+
+		any = ps->any;
+		if (!any && scratch_add(c, &n, ps->r, ps->n))
+			return -1;
+	}
+	for (size_t i = first; !any && i < nitems; i++) {
+		const struct rset *rs = &c->rsets[c->items[i].rule];
+
+		if (memcmp(&c->items[i].key, &c->items[first].key, sizeof(c->items[i].key)))
+			break;
+		any = rs->any;
+		if (!any && scratch_add(c, &n, c->pool + rs->off, rs->n))
+			return -1;
+	}
+	return entry_set(c, l, e, first, n, any);
+}
+
+static int has_except(const struct pr_net_rules *l)
+{
+	for (size_t j = 0; j < l->n; j++)
+		if (l->v[j].nexcept)
+			return 1;
+	return 0;
+}
+
 static int list_compile(struct cctx *c, const struct list *l_in)
 {
 	struct list l = *l_in;
+	int except = has_except(l.rules);
 	size_t nitems;
 
 	if (!l.rules->n)
 		return 0;
 	free(c->rsets);
+	free(c->in_gen);
+	free(c->ex_gen);
+	free(c->found);
+	c->in_gen = c->ex_gen = c->found = NULL;
+	c->gen = 0;
 	c->rsets = calloc(l.rules->n, sizeof(*c->rsets));
 	if (!c->rsets)
 		return oom(c);
+	if (except) {
+		c->in_gen = calloc(l.rules->n, sizeof(*c->in_gen));
+		c->ex_gen = calloc(l.rules->n, sizeof(*c->ex_gen));
+		c->found = calloc(l.rules->n, sizeof(*c->found));
+		if (!c->in_gen || !c->ex_gen || !c->found)
+			return oom(c);
+	}
 	l.first = c->r->nentries;
 	if (rules_normalize(c, &l) || items_build(c, &l, &nitems) || entries_add(c, &l, nitems))
 		return -1;
 	for (size_t e = l.first; e < c->r->nentries; e++)
-		if (entry_value(c, &l, e, nitems))
+		if (except ? entry_value_except(c, &l, e, nitems) : entry_value(c, &l, e, nitems))
 			return -1;
 	return 0;
 }
@@ -622,7 +733,7 @@ static int serve_compile(struct cctx *c, const struct pr_expectation *e, unsigne
 {
 	const struct pr_net_rules *in = &e->ingress;
 	size_t n = 0, nout = 0;
-	int any = 0;
+	int any = e->k8s;
 	long set;
 
 	for (size_t j = 0; j < in->n && !any; j++) {
@@ -651,7 +762,7 @@ static int exp_compile(struct cctx *c, const struct pr_expectation *e, unsigned 
 	struct pr_net_exp *x = &c->r->exps[netidx];
 
 	x->flags = (e->has_egress ? PR_NE_EGRESS : 0) | (e->has_ingress ? PR_NE_INGRESS : 0) |
-		   (e->egress_deny.n ? PR_NE_DENY : 0);
+		   (e->egress_deny.n ? PR_NE_DENY : 0) | (e->k8s ? PR_NE_K8S : 0);
 	x->snaplen = e->snaplen < PR_SNAPLEN_MAX ? e->snaplen : PR_SNAPLEN_MAX;
 	x->follow_ns = e->follow_ns;
 	for (unsigned t = 0; t < NTABLES; t++) {
@@ -720,6 +831,9 @@ int pr_netrules_compile(const struct pr_policy *p, struct pr_netrules **out, cha
 	free(c.rsets);
 	free(c.items);
 	free(c.runs);
+	free(c.in_gen);
+	free(c.ex_gen);
+	free(c.found);
 	if (rc) {
 		pr_netrules_free(c.r);
 		return -1;
@@ -833,6 +947,28 @@ int pr_netrules_judge(const struct pr_netrules *r, unsigned netidx, enum pr_net_
 	return 0;
 }
 
+uint64_t pr_netrules_k8s_refused(const struct pr_netrules *r, uint64_t mask, enum pr_net_op op,
+				 uint8_t proto, uint8_t family, const uint8_t raddr[16],
+				 uint16_t rport, uint16_t lport)
+{
+	uint32_t dir = op == PR_NOP_ACCEPT ? PR_NE_INGRESS :
+		       op == PR_NOP_CONNECT || op == PR_NOP_SEND ? PR_NE_EGRESS : 0;
+	uint64_t refused = 0;
+
+	if (!r || !dir)
+		return 0;
+	for (unsigned i = 0; i < r->nexps && i < 64; i++) {
+		uint32_t f = r->exps[i].flags;
+
+		if (!((mask >> i) & 1) || !(f & PR_NE_K8S) || !(f & dir))
+			continue;
+		if (!pr_netrules_judge(r, i, op, proto, family, raddr, rport, lport))
+			return 0;
+		refused |= 1ull << i;
+	}
+	return refused;
+}
+
 /* ---- verdict texts ---- */
 
 const char *pr_netrules_rule_name(enum pr_net_op op, int why)
@@ -906,6 +1042,9 @@ static int port_match(const struct pr_net_rule *ru, uint8_t proto, uint16_t port
 
 static int rule_has_addr(const struct pr_net_rule *ru, uint8_t family, const uint8_t *addr)
 {
+	for (size_t i = 0; i < ru->nexcept; i++)
+		if (addr_in(&ru->except[i], family, addr))
+			return 0;
 	if (!ru->nto)
 		return 1;
 	for (size_t i = 0; i < ru->nto; i++)
@@ -920,7 +1059,8 @@ static void ports_text(struct sb *b, const struct pr_net_ports *v, size_t n)
 	char t[32];
 
 	for (size_t i = 0; i < n; i++) {
-		proto = v[i].proto == IPPROTO_TCP ? "tcp" : v[i].proto == IPPROTO_UDP ? "udp" : "?";
+		proto = v[i].proto == IPPROTO_TCP ? "tcp" : v[i].proto == IPPROTO_UDP ? "udp"
+			: v[i].proto == IPPROTO_SCTP ? "sctp" : "?";
 		if (v[i].lo == v[i].hi)
 			snprintf(t, sizeof(t), "%s%u/%s", i ? "," : "", v[i].lo, proto);
 		else
@@ -930,6 +1070,24 @@ static void ports_text(struct sb *b, const struct pr_net_ports *v, size_t n)
 			return;
 		}
 	}
+}
+
+/* " except CIDR[,CIDR]", leaving a third of the room to the ports. */
+static void except_text(struct sb *b, const struct pr_net_rule *ru, size_t len)
+{
+	char t[INET6_ADDRSTRLEN + 8];
+	size_t i;
+
+	if (sb_put(b, MORE_RESERVE + len / 3, " except"))
+		return;
+	for (i = 0; i < ru->nexcept; i++) {
+		t[0] = i ? ',' : ' ';
+		cidr_text(t + 1, sizeof(t) - 1, &ru->except[i]);
+		if (sb_put(b, MORE_RESERVE + len / 3, t))
+			break;
+	}
+	if (i < ru->nexcept)
+		sb_more(b, ru->nexcept - i, i ? "," : " ");
 }
 
 /* "CIDR[,CIDR] PORT[,PORT]"; with only_addr, only the CIDRs holding it. */
@@ -960,6 +1118,8 @@ static void rule_text(char *buf, size_t len, const struct pr_net_rule *ru,
 	}
 	if (left)
 		sb_more(&b, left, shown ? "," : "");
+	if (ru->nexcept)
+		except_text(&b, ru, len);
 	if (sb_put(&b, MORE_RESERVE, " "))
 		return;
 	if (!ru->nports)

@@ -61,6 +61,17 @@ int pr_netrules_judge(const struct pr_netrules *r, unsigned netidx, enum pr_net_
 		      uint8_t proto, uint8_t family, const uint8_t raddr[16], uint16_t rport,
 		      uint16_t lport);
 
+/* NetworkPolicies (PR_NE_K8S) are additive, as in Kubernetes: of the
+ * network indexes in mask, those that are NetworkPolicies selecting the
+ * process for the direction of op (egress: connect, send; ingress:
+ * accept) are judged together. Returns their mask when every one of them
+ * refuses the traffic, 0 when one allows it (or none applies). Listen and
+ * bind are never judged for them. pr_netrules_judge still answers for one
+ * index alone; the kernel applies the same union (net_decide). */
+uint64_t pr_netrules_k8s_refused(const struct pr_netrules *r, uint64_t mask, enum pr_net_op op,
+				 uint8_t proto, uint8_t family, const uint8_t raddr[16],
+				 uint16_t rport, uint16_t lport);
+
 /* The rule an incident names: "network.egress", "network.ingress" or
  * "network.egressDeny" ("network" for anything else). The op is needed: a
  * NOT_ALLOWED verdict is egress or ingress depending on it. */

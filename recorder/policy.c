@@ -45,6 +45,11 @@
  *   egress at all, a missing egress key restricts nothing.
  * - record.snaplen: 1 to PR_POLICY_MAX_SNAPLEN (4096) bytes, the kernel's
  *   per-packet copy limit (PR_SNAPLEN_MAX).
+ * - A network rule's `except` CIDRs take addresses away from that rule
+ *   only (pr_net_rule.except).
+ * - Documents of kind NetworkPolicy (networking.k8s.io/v1) are read by
+ *   parse_netpol into expectations with e->k8s set; see "kind
+ *   NetworkPolicy" below for the mapping.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,6 +84,8 @@ struct pctx {
 	size_t cap;                    /* of pol->exps */
 	size_t *names;                 /* hash set of exps indices + 1 */
 	size_t names_cap;
+	uint8_t *np_docs;              /* per document: 1 if kind NetworkPolicy */
+	size_t np_ndocs, doc;
 };
 
 /* ---- messages ---- */
@@ -770,23 +777,41 @@ static const char *parse_cidr(const char *s, struct pr_net_cidr *out, char *hint
 	return NULL;
 }
 
-static int add_cidr(struct pctx *c, void *obj, size_t *cap)
+/* The current scalar as a CIDR, or an error at it. */
+static int want_cidr(struct pctx *c, struct pr_net_cidr *cidr)
 {
-	struct pr_net_rule *r = obj;
-	struct pr_net_cidr cidr;
 	char hint[96] = "";
 	struct qbuf q;
 	const char *why;
 
 	why = memchr(sval(c), '\0', slen(c)) ? "contains a NUL byte"
-					    : parse_cidr(sval(c), &cidr, hint, sizeof(hint));
+					    : parse_cidr(sval(c), cidr, hint, sizeof(hint));
 	if (why)
 		return fail(c, &c->ev.start_mark,
 			    "invalid CIDR %s: %s%s (expected e.g. \"10.0.0.0/8\" or \"::1/128\")",
 			    quote(&q, sval(c), slen(c)), why, hint);
-	if (grow(c, &r->to, cap, r->nto, sizeof(*r->to)))
+	return 0;
+}
+
+static int add_cidr(struct pctx *c, void *obj, size_t *cap)
+{
+	struct pr_net_rule *r = obj;
+	struct pr_net_cidr cidr;
+
+	if (want_cidr(c, &cidr) || grow(c, &r->to, cap, r->nto, sizeof(*r->to)))
 		return -1;
 	r->to[r->nto++] = cidr;
+	return 0;
+}
+
+static int add_except_cidr(struct pctx *c, void *obj, size_t *cap)
+{
+	struct pr_net_rule *r = obj;
+	struct pr_net_cidr cidr;
+
+	if (want_cidr(c, &cidr) || grow(c, &r->except, cap, r->nexcept, sizeof(*r->except)))
+		return -1;
+	r->except[r->nexcept++] = cidr;
 	return 0;
 }
 
@@ -844,6 +869,11 @@ static int rule_ports(struct pctx *c, void *obj)
 	return parse_scalar_list(c, "a port", add_ports, obj, 0);
 }
 
+static int rule_except(struct pctx *c, void *obj)
+{
+	return parse_scalar_list(c, "a CIDR", add_except_cidr, obj, 0);
+}
+
 /* The current event is the misplaced key: the error points at it. */
 static int rule_to_in_ingress(struct pctx *c, void *obj)
 {
@@ -865,12 +895,14 @@ static int rule_from_in_egress_deny(struct pctx *c, void *obj)
 
 static const struct key_def egress_rule_keys[] = {
 	{ "to", rule_to },
+	{ "except", rule_except },
 	{ "ports", rule_ports },
 };
 
 /* `from` lands in pr_net_rule.to: the peer is the remote address. */
 static const struct key_def ingress_rule_keys[] = {
 	{ "from", rule_to },
+	{ "except", rule_except },
 	{ "ports", rule_ports },
 };
 
@@ -895,17 +927,17 @@ struct rule_keys {
 
 static const struct rule_keys egress_rules = {
 	egress_rule_keys, egress_wrong_keys, NKEYS(egress_rule_keys),
-	NKEYS(egress_wrong_keys), "to, ports",
+	NKEYS(egress_wrong_keys), "to, except, ports",
 };
 
 static const struct rule_keys egress_deny_rules = {
 	egress_rule_keys, egress_deny_wrong_keys, NKEYS(egress_rule_keys),
-	NKEYS(egress_deny_wrong_keys), "to, ports",
+	NKEYS(egress_deny_wrong_keys), "to, except, ports",
 };
 
 static const struct rule_keys ingress_rules = {
 	ingress_rule_keys, ingress_wrong_keys, NKEYS(ingress_rule_keys),
-	NKEYS(ingress_wrong_keys), "from, ports",
+	NKEYS(ingress_wrong_keys), "from, except, ports",
 };
 
 static int parse_net_rules(struct pctx *c, const char *key, const struct rule_keys *k,
@@ -1252,7 +1284,15 @@ static int doc_api_version(struct pctx *c, void *obj)
 
 static int doc_kind(struct pctx *c, void *obj)
 {
-	return want_literal(c, "kind", "Expectation");
+	struct qbuf q;
+
+	if (want_scalar(c, "kind: Expectation"))
+		return -1;
+	if (strcmp(sval(c), "Expectation"))
+		return fail(c, &c->ev.start_mark,
+			    "unsupported kind %s (expected Expectation, or NetworkPolicy with apiVersion networking.k8s.io/v1)",
+			    found(c, &q));
+	return 0;
 }
 
 static const struct key_def doc_keys[] = {
@@ -1273,6 +1313,8 @@ static void expectation_init(struct pr_expectation *e, const yaml_mark_t *m)
 }
 
 static void expectation_free(struct pr_expectation *e);
+static void subject_free(struct pr_subject *s);
+static void net_rules_free(struct pr_net_rules *r);
 
 /* The current event is the document's root node. */
 static int parse_expectation(struct pctx *c)
@@ -1311,6 +1353,911 @@ err:
 	return -1;
 }
 
+/* ---- kind NetworkPolicy (networking.k8s.io/v1) ----
+ *
+ * A Kubernetes NetworkPolicy becomes one expectation (e->k8s) named
+ * "NetworkPolicy/NAMESPACE/NAME". Its subject cannot come from podSelector
+ * (the host knows no pod labels): it comes from the annotations
+ * polrec.dev/cgroup (cgroup v2 path globs, comma or newline separated) or
+ * polrec.dev/pod-uid (the kubelet's pod cgroup, cgroupfs and systemd
+ * forms, and the containers below it). podSelector is accepted and
+ * ignored; podSelector and namespaceSelector peers are refused. Each peer
+ * of a rule becomes one pr_net_rule (an ipBlock's except belongs to its
+ * peer only); a rule without peers matches any address, one without ports
+ * any port. policyTypes defaults as Kubernetes does: Ingress always,
+ * Egress when spec.egress has a rule; a direction's rules outside
+ * policyTypes are ignored, as Kubernetes ignores them. Keys of metadata
+ * that `kubectl get -o yaml` prints (labels, uid, managedFields, ...)
+ * and `status` are skipped. */
+
+#define K8S_NAME_MAX 253                /* a DNS subdomain */
+#define K8S_NS_MAX 63                   /* a DNS label */
+
+struct np_cidr {
+	struct pr_net_cidr c;
+	yaml_mark_t m;
+};
+
+struct np_peer {
+	struct np_cidr cidr;
+	int has_cidr;
+	struct np_cidr *except;
+	size_t nexcept, except_cap;
+};
+
+struct np_rule {
+	const char *dir;               /* "ingress" | "egress" */
+	struct np_peer *peers;
+	size_t npeers, peers_cap;
+	struct pr_net_ports *ports;
+	size_t nports, ports_cap;
+	int line, col;
+};
+
+struct np_port {
+	uint8_t proto;
+	int has_port, has_end;
+	uint64_t port, end;
+	yaml_mark_t port_m, end_m;
+};
+
+struct netpol {
+	struct pr_expectation *e;
+	char *name, *ns;
+	yaml_mark_t name_m, meta_m;
+	struct pr_subject subj;
+	int types_given, type_in, type_eg;
+	struct pr_net_rules in, eg;    /* until policyTypes is known */
+	size_t in_cap, eg_cap;
+};
+
+/* Pull a value and drop it, whatever its shape. */
+static int skip_node(struct pctx *c)
+{
+	int depth;
+
+	if (next(c))
+		return -1;
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT && c->ev.type != YAML_MAPPING_START_EVENT)
+		return 0;
+	depth = c->depth - 1;
+	while (c->depth > depth)
+		if (next(c))
+			return -1;
+	return 0;
+}
+
+static int np_skip(struct pctx *c, void *obj)
+{
+	(void)obj;
+	return skip_node(c);
+}
+
+/* Pull a list: 0 at its start, 1 for an empty value (Kubernetes reads null
+ * as absent), -1 on error. */
+static int want_list(struct pctx *c, const char *what)
+{
+	struct qbuf q;
+
+	if (next(c))
+		return -1;
+	if (is_null(&c->ev))
+		return 1;
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail(c, &c->ev.start_mark, "expected %s, found %s", what, found(c, &q));
+	return 0;
+}
+
+/* The next list item must be a mapping: 1 when it is, 0 at the list's end. */
+static int next_map_item(struct pctx *c, const char *what)
+{
+	struct qbuf q;
+
+	if (next(c))
+		return -1;
+	if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+		return 0;
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(c, &c->ev.start_mark, "expected %s, found %s", what, found(c, &q));
+	return 1;
+}
+
+/* Lower-case letters, digits, '-' and '.', starting and ending with a
+ * letter or digit (dots refused in a namespace). */
+static int k8s_name_ok(const char *s, size_t len, size_t max, int dots)
+{
+	if (!len || len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && ch != '-' && !(dots && ch == '.'))
+			return 0;
+		if (!alnum && (i == 0 || i + 1 == len))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- metadata ---- */
+
+static int np_meta_name(struct pctx *c, void *obj)
+{
+	struct netpol *np = obj;
+	struct qbuf q;
+
+	if (want_scalar(c, "a name"))
+		return -1;
+	if (!k8s_name_ok(sval(c), slen(c), K8S_NAME_MAX, 1))
+		return fail(c, &c->ev.start_mark,
+			    "invalid NetworkPolicy name %s (expected a DNS subdomain: 1 to %d lower-case letters, digits, '-' or '.')",
+			    found(c, &q), K8S_NAME_MAX);
+	np->name_m = c->ev.start_mark;
+	np->name = strdup(sval(c));
+	return np->name ? 0 : fail_oom(c);
+}
+
+static int np_meta_namespace(struct pctx *c, void *obj)
+{
+	struct netpol *np = obj;
+	struct qbuf q;
+
+	if (want_scalar(c, "a namespace"))
+		return -1;
+	if (!k8s_name_ok(sval(c), slen(c), K8S_NS_MAX, 0))
+		return fail(c, &c->ev.start_mark,
+			    "invalid namespace %s (expected a DNS label: 1 to %d lower-case letters, digits or '-')",
+			    found(c, &q), K8S_NS_MAX);
+	np->ns = strdup(sval(c));
+	return np->ns ? 0 : fail_oom(c);
+}
+
+static int np_add_cgroup(struct pctx *c, struct netpol *np, const char *glob, size_t *cap)
+{
+	struct pr_strlist *l = &np->subj.cgroup;
+
+	if (grow(c, &l->v, cap, l->n, sizeof(*l->v)))
+		return -1;
+	l->v[l->n] = strdup(glob);
+	if (!l->v[l->n])
+		return fail_oom(c);
+	l->n++;
+	return 0;
+}
+
+/* polrec.dev/cgroup: globs separated by commas or newlines. */
+static int ann_cgroup(struct pctx *c, struct netpol *np, size_t *cap)
+{
+	const char *v = sval(c);
+	size_t before = np->subj.cgroup.n;
+	struct qbuf q;
+	char *tok;
+
+	while (*v) {
+		size_t n = strcspn(v, ",\n");
+		const char *t = v, *why;
+
+		v += n + (v[n] != '\0');
+		while (n && strchr(" \t\r", *t))
+			t++, n--;
+		while (n && strchr(" \t\r", t[n - 1]))
+			n--;
+		if (!n)
+			continue;
+		tok = strndup(t, n);
+		if (!tok)
+			return fail_oom(c);
+		why = pr_glob_check(tok);
+		if (why) {
+			fail(c, &c->ev.start_mark,
+			     "invalid cgroup pattern %s in polrec.dev/cgroup: %s (expected cgroup v2 paths as on the host, e.g. \"/kubepods.slice/**\")",
+			     quote(&q, tok, n), why);
+			free(tok);
+			return -1;
+		}
+		if (np_add_cgroup(c, np, tok, cap)) {
+			free(tok);
+			return -1;
+		}
+		free(tok);
+	}
+	if (np->subj.cgroup.n == before)
+		return fail(c, &c->ev.start_mark,
+			    "polrec.dev/cgroup lists no cgroup (expected cgroup v2 path globs separated by commas or newlines)");
+	return 0;
+}
+
+/* polrec.dev/pod-uid: the kubelet names the pod's cgroup after the UID,
+ * "pod<uid>" with the cgroupfs driver and "kubepods[-<qos>]-pod<uid with
+ * '_' for '-'>.slice" with the systemd one; its containers are below. */
+static int ann_pod_uid(struct pctx *c, struct netpol *np, size_t *cap)
+{
+	const char *v = sval(c);
+	char uid[37], uid_[37], glob[128];
+	struct qbuf q;
+
+	for (size_t i = 0; i < slen(c) && slen(c) == 36; i++) {
+		char ch = v[i];
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			break;
+		uid[i] = ch;
+		uid_[i] = dash ? '_' : ch;
+		if (i == 35) {
+			uid[36] = uid_[36] = '\0';
+			snprintf(glob, sizeof(glob), "**/pod%s/**", uid);
+			if (np_add_cgroup(c, np, glob, cap))
+				return -1;
+			snprintf(glob, sizeof(glob), "**/kubepods-*pod%s.slice/**", uid_);
+			return np_add_cgroup(c, np, glob, cap);
+		}
+	}
+	return fail(c, &c->ev.start_mark,
+		    "invalid pod UID %s in polrec.dev/pod-uid (expected the pod's metadata.uid, e.g. \"6f1c2a9e-0d4b-4c57-9e1f-3b2a8c7d5e40\")",
+		    found(c, &q));
+}
+
+static const char *const annotation_names[] = {
+	"polrec.dev/cgroup", "polrec.dev/pod-uid", "polrec.dev/severity",
+	"polrec.dev/follow", "polrec.dev/snaplen",
+};
+
+static int ann_value(struct pctx *c, struct netpol *np, size_t k, size_t *cap)
+{
+	struct qbuf q;
+	uint64_t v;
+
+	if (want_scalar(c, "a string for the annotation"))
+		return -1;
+	switch (k) {
+	case 0:
+		return ann_cgroup(c, np, cap);
+	case 1:
+		return ann_pod_uid(c, np, cap);
+	case 2:
+		if (pr_severity_parse(sval(c), &np->e->severity))
+			return fail(c, &c->ev.start_mark,
+				    "unknown severity %s in polrec.dev/severity (expected low, medium, high or critical)",
+				    found(c, &q));
+		return 0;
+	case 3:
+		if (parse_duration(sval(c), slen(c), &np->e->follow_ns))
+			return fail(c, &c->ev.start_mark,
+				    "expected a duration such as 500ms, 30s, 2m or 1h (at most 1h) in polrec.dev/follow, found %s",
+				    found(c, &q));
+		return 0;
+	default:
+		if (parse_u64(sval(c), slen(c), PR_POLICY_MAX_SNAPLEN, &v) || v == 0)
+			return fail(c, &c->ev.start_mark,
+				    "expected an integer 1 to " SNAPLEN_MAX_TEXT " in polrec.dev/snaplen, found %s",
+				    found(c, &q));
+		np->e->snaplen = (uint32_t)v;
+		return 0;
+	}
+}
+
+/* Annotations: polrec.dev/ ones are ours and must be known; the rest
+ * (kubectl's last-applied-configuration, ...) are skipped. */
+static int np_meta_annotations(struct pctx *c, void *obj)
+{
+	struct netpol *np = obj;
+	unsigned seen = 0;
+	size_t cap = 0;
+	struct qbuf q;
+
+	if (next(c))
+		return -1;
+	if (is_null(&c->ev))
+		return 0;
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(c, &c->ev.start_mark, "expected a mapping for annotations, found %s",
+			    found(c, &q));
+	for (;;) {
+		size_t k;
+
+		if (next(c))
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (c->ev.type != YAML_SCALAR_EVENT)
+			return fail(c, &c->ev.start_mark, "expected an annotation name, found %s",
+				    found(c, &q));
+		if (slen(c) < 11 || memcmp(sval(c), "polrec.dev/", 11)) {
+			if (skip_node(c))
+				return -1;
+			continue;
+		}
+		for (k = 0; k < NKEYS(annotation_names); k++)
+			if (!strcmp(sval(c), annotation_names[k]))
+				break;
+		if (k == NKEYS(annotation_names))
+			return fail(c, &c->ev.start_mark,
+				    "unknown annotation %s (expected polrec.dev/cgroup, polrec.dev/pod-uid, polrec.dev/severity, polrec.dev/follow or polrec.dev/snaplen)",
+				    quote(&q, sval(c), slen(c)));
+		if (seen & (1u << k))
+			return fail(c, &c->ev.start_mark, "duplicate annotation %s",
+				    quote(&q, sval(c), slen(c)));
+		seen |= 1u << k;
+		if (k <= 1 && !np->subj.line) {
+			np->subj.line = (int)c->ev.start_mark.line + 1;
+			np->subj.col = (int)c->ev.start_mark.column + 1;
+		}
+		if (ann_value(c, np, k, &cap))
+			return -1;
+	}
+}
+
+static const struct key_def np_meta_keys[] = {
+	{ "name", np_meta_name },
+	{ "namespace", np_meta_namespace },
+	{ "annotations", np_meta_annotations },
+	{ "labels", np_skip },
+	{ "uid", np_skip },
+	{ "resourceVersion", np_skip },
+	{ "generation", np_skip },
+	{ "creationTimestamp", np_skip },
+	{ "managedFields", np_skip },
+	{ "generateName", np_skip },
+	{ "finalizers", np_skip },
+	{ "ownerReferences", np_skip },
+	{ "deletionTimestamp", np_skip },
+	{ "deletionGracePeriodSeconds", np_skip },
+	{ "selfLink", np_skip },
+};
+
+static int np_doc_metadata(struct pctx *c, void *obj)
+{
+	struct netpol *np = obj;
+	yaml_mark_t start;
+	unsigned seen;
+
+	if (parse_map(c, "a mapping for metadata (name, namespace, annotations)", "metadata",
+		      np_meta_keys, NKEYS(np_meta_keys), obj, &seen, &start))
+		return -1;
+	np->meta_m = start;
+	if (!(seen & 1u))
+		return fail(c, &start, "missing key \"name\" in metadata");
+	return 0;
+}
+
+/* ---- peers ---- */
+
+static int ipb_cidr(struct pctx *c, void *obj)
+{
+	struct np_peer *pe = obj;
+
+	if (want_scalar(c, "a CIDR") || want_cidr(c, &pe->cidr.c))
+		return -1;
+	pe->cidr.m = c->ev.start_mark;
+	pe->has_cidr = 1;
+	return 0;
+}
+
+static int ipb_add_except(struct pctx *c, void *obj, size_t *cap)
+{
+	struct np_peer *pe = obj;
+	struct np_cidr x;
+
+	(void)cap;
+	if (want_cidr(c, &x.c) || grow(c, &pe->except, &pe->except_cap, pe->nexcept,
+				       sizeof(*pe->except)))
+		return -1;
+	x.m = c->ev.start_mark;
+	pe->except[pe->nexcept++] = x;
+	return 0;
+}
+
+static int ipb_except(struct pctx *c, void *obj)
+{
+	return parse_scalar_list(c, "a CIDR", ipb_add_except, obj, 0);
+}
+
+static const struct key_def ipblock_keys[] = {
+	{ "cidr", ipb_cidr },
+	{ "except", ipb_except },
+};
+
+static int cidr_holds(const struct pr_net_cidr *outer, const struct pr_net_cidr *inner)
+{
+	if (outer->family != inner->family || inner->prefix <= outer->prefix)
+		return 0;
+	for (size_t i = 0; i < 16; i++)
+		if ((inner->addr[i] & pr_net_prefix_mask(i, outer->prefix)) != outer->addr[i])
+			return 0;
+	return 1;
+}
+
+static int peer_ipblock(struct pctx *c, void *obj)
+{
+	struct np_peer *pe = obj;
+	yaml_mark_t start;
+	unsigned seen;
+	struct qbuf q;
+
+	if (parse_map(c, "a mapping for ipBlock (cidr, except)", "ipBlock", ipblock_keys,
+		      NKEYS(ipblock_keys), obj, &seen, &start))
+		return -1;
+	if (!pe->has_cidr)
+		return fail(c, &start, "missing key \"cidr\" in ipBlock");
+	/* as Kubernetes validates it: each except strictly inside cidr */
+	for (size_t i = 0; i < pe->nexcept; i++) {
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		if (cidr_holds(&pe->cidr.c, &pe->except[i].c))
+			continue;
+		inet_ntop(pe->cidr.c.family, pe->cidr.c.addr, a, sizeof(a));
+		snprintf(q.s, sizeof(q.s), "%s/%u", a, (unsigned)pe->cidr.c.prefix);
+		return fail(c, &pe->except[i].m,
+			    "except is not strictly inside the ipBlock's cidr %s (Kubernetes requires a strict subset)",
+			    q.s);
+	}
+	return 0;
+}
+
+/* The current event is the key. */
+static int peer_selector(struct pctx *c, void *obj)
+{
+	struct qbuf q;
+
+	(void)obj;
+	return fail(c, &c->ev.start_mark,
+		    "%s peers cannot be evaluated by polrec: the host does not know pods' or namespaces' labels (use ipBlock with the peers' CIDRs instead)",
+		    quote(&q, sval(c), slen(c)));
+}
+
+static const struct key_def peer_keys[] = {
+	{ "ipBlock", peer_ipblock },
+};
+
+static const struct key_def peer_wrong_keys[] = {
+	{ "podSelector", peer_selector },
+	{ "namespaceSelector", peer_selector },
+};
+
+static int np_rule_peers(struct pctx *c, void *obj)
+{
+	struct np_rule *ru = obj;
+	char what[64], where[64];
+	unsigned seen;
+	int rc;
+
+	snprintf(what, sizeof(what), "a list of peers for %s",
+		 !strcmp(ru->dir, "ingress") ? "from" : "to");
+	rc = want_list(c, what);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	snprintf(where, sizeof(where), "a NetworkPolicy %s peer", ru->dir);
+	while ((rc = next_map_item(c, "a peer (a mapping with ipBlock)")) == 1) {
+		yaml_mark_t start = c->ev.start_mark;
+		struct np_peer *pe;
+
+		if (grow(c, &ru->peers, &ru->peers_cap, ru->npeers, sizeof(*ru->peers)))
+			return -1;
+		pe = &ru->peers[ru->npeers++];
+		if (parse_map_body_wrong(c, where, peer_keys, NKEYS(peer_keys), peer_wrong_keys,
+					 NKEYS(peer_wrong_keys), pe, &seen))
+			return -1;
+		if (!seen)
+			return fail(c, &start, "empty peer (expected ipBlock)");
+	}
+	return rc;
+}
+
+/* ---- ports ---- */
+
+static int np_port_proto(struct pctx *c, void *obj)
+{
+	struct np_port *p = obj;
+	struct qbuf q;
+
+	if (want_scalar(c, "a protocol (TCP, UDP or SCTP)"))
+		return -1;
+	if (!strcmp(sval(c), "TCP"))
+		p->proto = IPPROTO_TCP;
+	else if (!strcmp(sval(c), "UDP"))
+		p->proto = IPPROTO_UDP;
+	else if (!strcmp(sval(c), "SCTP"))
+		p->proto = IPPROTO_SCTP;
+	else
+		return fail(c, &c->ev.start_mark, "unknown protocol %s (expected TCP, UDP or SCTP)",
+			    found(c, &q));
+	return 0;
+}
+
+static int np_port_number(struct pctx *c, const char *key, uint64_t *out)
+{
+	struct qbuf q;
+
+	if (want_scalar(c, "a port number"))
+		return -1;
+	if (!parse_u64(sval(c), slen(c), 65535, out) && *out)
+		return 0;
+	if (strspn(sval(c), "0123456789") == slen(c))
+		return fail(c, &c->ev.start_mark, "%s %s out of range (expected 1 to 65535)", key,
+			    found(c, &q));
+	if (!strcmp(key, "endPort"))
+		return fail(c, &c->ev.start_mark, "expected endPort as a port number, found %s",
+			    found(c, &q));
+	return fail(c, &c->ev.start_mark,
+		    "named port %s cannot be resolved on the host: polrec does not see the pod's container ports (give the port number)",
+		    found(c, &q));
+}
+
+static int np_port_port(struct pctx *c, void *obj)
+{
+	struct np_port *p = obj;
+
+	p->port_m = c->ev.start_mark;
+	p->has_port = 1;
+	return np_port_number(c, "port", &p->port);
+}
+
+static int np_port_end(struct pctx *c, void *obj)
+{
+	struct np_port *p = obj;
+
+	p->end_m = c->ev.start_mark;
+	p->has_end = 1;
+	return np_port_number(c, "endPort", &p->end);
+}
+
+static const struct key_def np_port_keys[] = {
+	{ "protocol", np_port_proto },
+	{ "port", np_port_port },
+	{ "endPort", np_port_end },
+};
+
+static int np_rule_ports(struct pctx *c, void *obj)
+{
+	struct np_rule *ru = obj;
+	unsigned seen;
+	int rc = want_list(c, "a list of ports");
+
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	while ((rc = next_map_item(c, "a port (a mapping with protocol, port, endPort)")) == 1) {
+		struct np_port p = { .proto = IPPROTO_TCP };
+
+		if (parse_map_body(c, "a NetworkPolicy port", np_port_keys, NKEYS(np_port_keys), &p,
+				   &seen))
+			return -1;
+		if (p.has_end && !p.has_port)
+			return fail(c, &p.end_m, "endPort needs port (the first port of the range)");
+		if (p.has_end && p.end < p.port)
+			return fail(c, &p.end_m, "endPort %llu is below port %llu",
+				    (unsigned long long)p.end, (unsigned long long)p.port);
+		if (grow(c, &ru->ports, &ru->ports_cap, ru->nports, sizeof(*ru->ports)))
+			return -1;
+		/* without port: every port of the protocol */
+		ru->ports[ru->nports++] = (struct pr_net_ports){
+			.lo = p.has_port ? (uint16_t)p.port : 1,
+			.hi = p.has_end ? (uint16_t)p.end : p.has_port ? (uint16_t)p.port : 65535,
+			.proto = p.proto,
+		};
+	}
+	return rc;
+}
+
+/* ---- rules ---- */
+
+static const struct key_def np_ingress_keys[] = {
+	{ "from", np_rule_peers },
+	{ "ports", np_rule_ports },
+};
+
+static const struct key_def np_egress_keys[] = {
+	{ "to", np_rule_peers },
+	{ "ports", np_rule_ports },
+};
+
+static void np_rule_free(struct np_rule *ru)
+{
+	for (size_t i = 0; i < ru->npeers; i++)
+		free(ru->peers[i].except);
+	free(ru->peers);
+	free(ru->ports);
+}
+
+/* One pr_net_rule per peer (one for a rule without peers). */
+static int np_rule_expand(struct pctx *c, const struct np_rule *ru, struct pr_net_rules *l,
+			  size_t *cap)
+{
+	size_t n = ru->npeers ? ru->npeers : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct np_peer *pe = ru->npeers ? &ru->peers[i] : NULL;
+		struct pr_net_rule *r;
+
+		if (grow(c, &l->v, cap, l->n, sizeof(*l->v)))
+			return -1;
+		r = &l->v[l->n++];
+		r->line = pe ? (int)pe->cidr.m.line + 1 : ru->line;
+		r->col = pe ? (int)pe->cidr.m.column + 1 : ru->col;
+		if (ru->nports) {
+			r->ports = calloc(ru->nports, sizeof(*r->ports));
+			if (!r->ports)
+				return fail_oom(c);
+			memcpy(r->ports, ru->ports, ru->nports * sizeof(*r->ports));
+			r->nports = ru->nports;
+		}
+		if (!pe)
+			continue;
+		r->to = calloc(1, sizeof(*r->to));
+		if (!r->to)
+			return fail_oom(c);
+		r->to[0] = pe->cidr.c;
+		r->nto = 1;
+		if (!pe->nexcept)
+			continue;
+		r->except = calloc(pe->nexcept, sizeof(*r->except));
+		if (!r->except)
+			return fail_oom(c);
+		for (size_t k = 0; k < pe->nexcept; k++)
+			r->except[k] = pe->except[k].c;
+		r->nexcept = pe->nexcept;
+	}
+	return 0;
+}
+
+static int np_rules(struct pctx *c, struct netpol *np, const char *dir)
+{
+	int ingress = !strcmp(dir, "ingress");
+	struct pr_net_rules *l = ingress ? &np->in : &np->eg;
+	size_t *cap = ingress ? &np->in_cap : &np->eg_cap;
+	char what[96], where[64];
+	unsigned seen;
+	int rc;
+
+	snprintf(what, sizeof(what), "a list of %s rules", dir);
+	rc = want_list(c, what);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	snprintf(what, sizeof(what), "an %s rule (a mapping with %s, ports)", dir,
+		 ingress ? "from" : "to");
+	snprintf(where, sizeof(where), "a NetworkPolicy %s rule", dir);
+	while ((rc = next_map_item(c, what)) == 1) {
+		struct np_rule ru = { .dir = dir };
+
+		ru.line = (int)c->ev.start_mark.line + 1;
+		ru.col = (int)c->ev.start_mark.column + 1;
+		rc = parse_map_body(c, where, ingress ? np_ingress_keys : np_egress_keys,
+				    NKEYS(np_ingress_keys), &ru, &seen);
+		if (!rc)
+			rc = np_rule_expand(c, &ru, l, cap);
+		np_rule_free(&ru);
+		if (rc)
+			return -1;
+	}
+	return rc;
+}
+
+static int np_spec_ingress(struct pctx *c, void *obj)
+{
+	return np_rules(c, obj, "ingress");
+}
+
+static int np_spec_egress(struct pctx *c, void *obj)
+{
+	return np_rules(c, obj, "egress");
+}
+
+static int np_spec_types(struct pctx *c, void *obj)
+{
+	struct netpol *np = obj;
+	struct qbuf q;
+	int rc = want_list(c, "a list of policy types (Ingress, Egress)");
+
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	for (;;) {
+		if (next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (c->ev.type == YAML_SCALAR_EVENT && !strcmp(sval(c), "Ingress"))
+			np->type_in = 1;
+		else if (c->ev.type == YAML_SCALAR_EVENT && !strcmp(sval(c), "Egress"))
+			np->type_eg = 1;
+		else
+			return fail(c, &c->ev.start_mark,
+				    "unknown policy type %s (expected Ingress or Egress)",
+				    found(c, &q));
+		np->types_given = 1;
+	}
+}
+
+static const struct key_def np_spec_keys[] = {
+	{ "podSelector", np_skip },     /* the subject comes from the annotations */
+	{ "policyTypes", np_spec_types },
+	{ "ingress", np_spec_ingress },
+	{ "egress", np_spec_egress },
+};
+
+/* An empty spec is Kubernetes' default: Ingress, nothing allowed. */
+static int np_doc_spec(struct pctx *c, void *obj)
+{
+	struct qbuf q;
+	unsigned seen;
+
+	if (next(c))
+		return -1;
+	if (is_null(&c->ev))
+		return 0;
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(c, &c->ev.start_mark, "expected a mapping for spec, found %s",
+			    found(c, &q));
+	return parse_map_body(c, "spec", np_spec_keys, NKEYS(np_spec_keys), obj, &seen);
+}
+
+static int np_doc_api_version(struct pctx *c, void *obj)
+{
+	(void)obj;
+	return want_literal(c, "apiVersion", "networking.k8s.io/v1");
+}
+
+static int np_doc_kind(struct pctx *c, void *obj)
+{
+	(void)obj;
+	return want_literal(c, "kind", "NetworkPolicy");
+}
+
+static const struct key_def np_doc_keys[] = {
+	{ "apiVersion", np_doc_api_version },
+	{ "kind", np_doc_kind },
+	{ "metadata", np_doc_metadata },
+	{ "spec", np_doc_spec },
+	{ "status", np_skip },
+};
+
+/* The parsed document into np->e: name, subject, directions. */
+static int np_finish(struct pctx *c, struct netpol *np)
+{
+	struct pr_expectation *e = np->e;
+	const char *ns = np->ns ? np->ns : "default";
+	long dup;
+
+	if (!np->subj.cgroup.n)
+		return fail(c, &np->meta_m,
+			    "a NetworkPolicy needs the annotation polrec.dev/cgroup or polrec.dev/pod-uid: polrec cannot evaluate podSelector (the subject is the processes of a cgroup or of a pod)");
+	if (asprintf(&e->name, "NetworkPolicy/%s/%s", ns, np->name) < 0) {
+		e->name = NULL;
+		return fail_oom(c);
+	}
+	if (asprintf(&e->k8s_ref, "%s/%s", ns, np->name) < 0) {
+		e->k8s_ref = NULL;
+		return fail_oom(c);
+	}
+	dup = names_find(c, e->name);
+	if (dup >= 0)
+		return fail(c, &np->name_m,
+			    "duplicate NetworkPolicy %s (already defined by the document at line %d)",
+			    e->k8s_ref, c->pol->exps[dup].line);
+	e->subjects = calloc(1, sizeof(*e->subjects));
+	if (!e->subjects)
+		return fail_oom(c);
+	e->subjects[0] = np->subj;
+	e->nsubjects = 1;
+	memset(&np->subj, 0, sizeof(np->subj));
+	e->k8s = 1;
+	e->has_network = 1;
+	/* Kubernetes' defaults: Ingress always, Egress with an egress rule */
+	e->has_ingress = np->types_given ? np->type_in : 1;
+	e->has_egress = np->types_given ? np->type_eg : np->eg.n > 0;
+	if (e->has_ingress) {
+		e->ingress = np->in;
+		memset(&np->in, 0, sizeof(np->in));
+	}
+	if (e->has_egress) {
+		e->egress = np->eg;
+		memset(&np->eg, 0, sizeof(np->eg));
+	}
+	return 0;
+}
+
+/* The current event is the root mapping of a NetworkPolicy document. */
+static int parse_netpol(struct pctx *c)
+{
+	struct pr_expectation e;
+	struct netpol np = { .e = &e };
+	yaml_mark_t start = c->ev.start_mark;
+	struct qbuf q;
+	unsigned seen;
+	int rc = -1;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(c, &start,
+			    "expected a mapping with apiVersion, kind, metadata and spec, found %s",
+			    found(c, &q));
+	expectation_init(&e, &start);
+	if (parse_map_body(c, "a NetworkPolicy", np_doc_keys, NKEYS(np_doc_keys), &np, &seen))
+		goto out;
+	for (size_t k = 0; k < 3; k++) {
+		if (!(seen & (1u << k))) {
+			fail(c, &start,
+			     "missing key \"%s\" in the NetworkPolicy (expected apiVersion, kind, metadata and spec)",
+			     np_doc_keys[k].name);
+			goto out;
+		}
+	}
+	if (np_finish(c, &np) || grow(c, &c->pol->exps, &c->cap, c->pol->n, sizeof(e)))
+		goto out;
+	c->pol->exps[c->pol->n] = e;
+	if (names_insert(c, c->pol->n)) {
+		memset(&c->pol->exps[c->pol->n], 0, sizeof(e));
+		goto out;
+	}
+	c->pol->n++;
+	memset(&e, 0, sizeof(e));
+	rc = 0;
+out:
+	expectation_free(&e);
+	free(np.name);
+	free(np.ns);
+	subject_free(&np.subj);
+	net_rules_free(&np.in);
+	net_rules_free(&np.eg);
+	return rc;
+}
+
+/* Which documents are NetworkPolicies: their root mapping's kind, read
+ * ahead with a second parser, since keys come in any order. Read only
+ * when the text mentions NetworkPolicy; a YAML error stops the scan and
+ * the documents left are read as Expectations (the main parser reports
+ * the error). */
+static int prescan_kinds(struct pctx *c)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, at_key = 0, is_kind = 0;
+	size_t cap = 0;
+
+	if (!memmem(c->buf, c->len, "NetworkPolicy", 13))
+		return 0;
+	if (!yaml_parser_initialize(&p))
+		return fail_at(c, 0, 0, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)c->buf, c->len);
+	while (yaml_parser_parse(&p, &ev)) {
+		yaml_event_type_t t = ev.type;
+		int node = t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT ||
+			   t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT;
+
+		if (t == YAML_DOCUMENT_START_EVENT) {
+			if (grow(c, &c->np_docs, &cap, c->np_ndocs, 1)) {
+				yaml_event_delete(&ev);
+				break;
+			}
+			c->np_docs[c->np_ndocs++] = 0;
+			depth = 0;
+		}
+		/* a node starting in the root mapping: a key, then its value */
+		if (node && depth == 1) {
+			int scalar = t == YAML_SCALAR_EVENT;
+			const char *v = scalar ? (const char *)ev.data.scalar.value : "";
+
+			if (!at_key && is_kind && scalar && !strcmp(v, "NetworkPolicy") &&
+			    c->np_ndocs)
+				c->np_docs[c->np_ndocs - 1] = 1;
+			is_kind = at_key && scalar && !strcmp(v, "kind");
+			at_key = !at_key;
+		}
+		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		if (t == YAML_MAPPING_START_EVENT && depth == 1)
+			at_key = 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return c->failed ? -1 : 0;
+}
+
 static int expect_event(struct pctx *c, yaml_event_type_t t, const char *what)
 {
 	struct qbuf q;
@@ -1331,12 +2278,18 @@ static int parse_stream(struct pctx *c)
 			return -1;
 		if (c->ev.type == YAML_STREAM_END_EVENT)
 			break;
+		size_t doc = c->doc++;
+
 		if (c->ev.type != YAML_DOCUMENT_START_EVENT)
 			return fail(c, &c->ev.start_mark, "expected a YAML document");
 		if (next(c))
 			return -1;
-		if (!is_null(&c->ev) && parse_expectation(c))
+		if (!is_null(&c->ev) && doc < c->np_ndocs && c->np_docs[doc]) {
+			if (parse_netpol(c))
+				return -1;
+		} else if (!is_null(&c->ev) && parse_expectation(c)) {
 			return -1;
+		}
 		if (expect_event(c, YAML_DOCUMENT_END_EVENT, "the end of the document"))
 			return -1;
 	}
@@ -1374,11 +2327,12 @@ int pr_policy_parse(const char *buf, size_t len, const char *fname,
 		return fail_at(&c, 0, 0, "out of memory");
 	}
 	yaml_parser_set_input_string(&c.yp, (const unsigned char *)c.buf, c.len);
-	rc = parse_stream(&c);
+	rc = prescan_kinds(&c) ?: parse_stream(&c);
 	if (c.have_ev)
 		yaml_event_delete(&c.ev);
 	yaml_parser_delete(&c.yp);
 	free(c.names);
+	free(c.np_docs);
 	if (rc) {
 		pr_policy_free(c.pol);
 		return -1;
@@ -1512,6 +2466,7 @@ static void net_rules_free(struct pr_net_rules *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->v[i].to);
+		free(r->v[i].except);
 		free(r->v[i].ports);
 	}
 	free(r->v);
@@ -1520,6 +2475,7 @@ static void net_rules_free(struct pr_net_rules *r)
 static void expectation_free(struct pr_expectation *e)
 {
 	free(e->name);
+	free(e->k8s_ref);
 	subjects_free(e->subjects, e->nsubjects);
 	subjects_free(e->except, e->nexcept);
 	strlist_free(&e->exec_allow);

@@ -30,12 +30,16 @@ struct pr_net_cidr {
 
 struct pr_net_ports {
 	uint16_t lo, hi;               /* inclusive, 1..65535 */
-	uint8_t proto;                 /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t proto;                 /* IPPROTO_TCP or IPPROTO_UDP; IPPROTO_SCTP only from a
+					* NetworkPolicy (kept, never matches: SCTP is not watched) */
 };
 
 struct pr_net_rule {
 	struct pr_net_cidr *to;        /* egress, egressDeny: `to`; ingress: `from` (the peer) */
 	size_t nto;
+	struct pr_net_cidr *except;    /* addresses in any of these are not the rule's, even
+					* inside `to` (a NetworkPolicy ipBlock's except) */
+	size_t nexcept;
 	struct pr_net_ports *ports;
 	size_t nports;
 	int line, col;
@@ -82,6 +86,14 @@ struct pr_expectation {
 	/* recorder: attacks on polrecd by a subject break it */
 	int guard_signals;             /* a signal that stops, kills or dumps it */
 	int guard_ptrace;              /* ptrace attach/seize of it */
+	/* kind NetworkPolicy (networking.k8s.io/v1): name is
+	 * "NetworkPolicy/NAMESPACE/NAME", k8s_ref "NAMESPACE/NAME". Such
+	 * expectations are judged together: traffic of a direction breaks
+	 * them only when every NetworkPolicy selecting the process for that
+	 * direction refuses it (Kubernetes' additive semantics). Their
+	 * ingress does not restrict listen or bind (serve set "any"). */
+	int k8s;
+	char *k8s_ref;
 };
 
 struct pr_policy {

@@ -31,6 +31,10 @@ int pr_probes_read_ring(struct pr_probes *p, void (*cb)(const struct pr_ring_slo
 uint64_t pr_probes_flow_id(struct pr_probes *p);
 int pr_probes_ringbuf_fd(struct pr_probes *p);
 unsigned pr_probes_attached(struct pr_probes *p);
+/* The cgroup v2 tree the packet programs attach to (its mount point, e.g.
+ * "/sys/fs/cgroup" or "/sys/fs/cgroup/unified" on a hybrid host):
+ * cgroup ids become paths below it. "/sys/fs/cgroup" when unknown. */
+const char *pr_probes_cgroup_root(const struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
 int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX]);
 void pr_probes_close(struct pr_probes *p);

@@ -626,7 +626,8 @@ static int ref_port(const struct pr_net_rule *ru, uint8_t proto, uint16_t port)
 	return 0;
 }
 
-/* allowed if ANY rule whose CIDR contains the address has the port */
+/* allowed if ANY rule whose CIDR contains the address (and none of whose
+ * except CIDRs does) has the port */
 static int ref_any(const struct pr_net_rules *l, uint8_t proto, uint8_t fam, const uint8_t *a,
 		   uint16_t port)
 {
@@ -636,6 +637,8 @@ static int ref_any(const struct pr_net_rules *l, uint8_t proto, uint8_t fam, con
 
 		for (size_t j = 0; j < ru->nto && !in; j++)
 			in = ref_in(&ru->to[j], fam, a);
+		for (size_t j = 0; j < ru->nexcept && in; j++)
+			in = !ref_in(&ru->except[j], fam, a);
 		if (in && ref_port(ru, proto, port))
 			return 1;
 	}
@@ -736,9 +739,42 @@ static size_t rand_ports(unsigned *seed, char *buf, size_t len)
 	return o;
 }
 
+static int rand_excepts;                /* rules get except lists */
+
+/* A CIDR inside c: its address with a longer prefix. */
+static size_t rand_inside(unsigned *seed, char *buf, size_t len, const char *c)
+{
+	char t[64], *slash;
+	uint8_t a[16] = { 0 };
+	unsigned prefix, max;
+	int af;
+
+	snprintf(t, sizeof(t), "%s", c + 1);   /* '10.1.0.0/16' without quotes */
+	slash = strchr(t, '/');
+	*slash = '\0';
+	af = strchr(t, ':') ? AF_INET6 : AF_INET;
+	max = af == AF_INET ? 32 : 128;
+	assert_int_equal(inet_pton(af, t, a), 1);
+	prefix = (unsigned)atoi(slash + 1);
+	if (prefix >= max)
+		return (size_t)snprintf(buf, len, "%s", c);
+	prefix += 1 + rnd(seed, max - prefix);
+	for (unsigned bit = 0; bit < max; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if (bit >= prefix)
+			a[bit / 8] &= (uint8_t)~m;
+		else if (bit >= (unsigned)atoi(slash + 1) && rnd(seed, 4) == 0)
+			a[bit / 8] ^= m;
+	}
+	inet_ntop(af, a, t, sizeof(t));
+	return (size_t)snprintf(buf, len, "'%s/%u'", t, prefix);
+}
+
 static size_t rand_rule(unsigned *seed, char *buf, size_t len, const char *key)
 {
 	size_t o = (size_t)snprintf(buf, len, "      - {");
+	char first[64] = "";
 
 	int has_to = rnd(seed, 150) != 0;
 
@@ -748,9 +784,24 @@ static size_t rand_rule(unsigned *seed, char *buf, size_t len, const char *key)
 		o += (size_t)snprintf(buf + o, len - o, "%s: [", key);
 		for (unsigned i = 0; i < n; i++) {
 			o += (size_t)snprintf(buf + o, len - o, "%s", i ? ", " : "");
-			o += rand_cidr(seed, buf + o, len - o);
+			if (!i)
+				rand_cidr(seed, first, sizeof(first));
+			o += i ? rand_cidr(seed, buf + o, len - o)
+			       : (size_t)snprintf(buf + o, len - o, "%s", first);
 		}
 		o += (size_t)snprintf(buf + o, len - o, "]%s", "");
+	}
+	/* excepts inside the first CIDR (as an ipBlock has them), or anywhere */
+	if (rand_excepts && rnd(seed, 3) == 0) {
+		unsigned n = 1 + rnd(seed, 3);
+
+		o += (size_t)snprintf(buf + o, len - o, "%sexcept: [", o > 9 ? ", " : "");
+		for (unsigned i = 0; i < n; i++) {
+			o += (size_t)snprintf(buf + o, len - o, "%s", i ? ", " : "");
+			o += first[0] && rnd(seed, 4) ? rand_inside(seed, buf + o, len - o, first)
+						      : rand_cidr(seed, buf + o, len - o);
+		}
+		o += (size_t)snprintf(buf + o, len - o, "]");
 	}
 	if (!has_to || rnd(seed, 40)) {
 		o += (size_t)snprintf(buf + o, len - o, "%sports: [", o > 9 ? ", " : "");
@@ -798,17 +849,27 @@ static uint16_t rand_port(unsigned *seed)
 	return (uint16_t)((1 + rnd(seed, 15)) * 4000 + rnd(seed, 123) - 3);
 }
 
-static void test_random_vs_reference(void **state)
+static void random_vs_reference(unsigned seed, int excepts)
 {
-	unsigned seed = 20240601, counts[3] = { 0 };
-	size_t len, queries = 100000;
-	char *y = rand_policy(&seed, &len);
-	struct fix f = load_len(y, len);
+	unsigned counts[3] = { 0 };
+	size_t len, queries = 100000, nexcept = 0;
+	char *y;
+	struct fix f;
 	size_t rules = 0;
 
-	for (size_t i = 0; i < f.p->n; i++)
-		rules += f.p->exps[i].egress.n + f.p->exps[i].ingress.n +
-			 f.p->exps[i].egress_deny.n;
+	rand_excepts = excepts;
+	y = rand_policy(&seed, &len);
+	f = load_len(y, len);
+	for (size_t i = 0; i < f.p->n; i++) {
+		const struct pr_net_rules *l[3] = { &f.p->exps[i].egress, &f.p->exps[i].ingress,
+						    &f.p->exps[i].egress_deny };
+
+		for (int k = 0; k < 3; k++) {
+			rules += l[k]->n;
+			for (size_t j = 0; j < l[k]->n; j++)
+				nexcept += l[k]->v[j].nexcept;
+		}
+	}
 	assert_int_equal(f.r->nexps, 4);
 	for (size_t q = 0; q < queries; q++) {
 		unsigned i = rnd(&seed, 4);
@@ -829,9 +890,10 @@ static void test_random_vs_reference(void **state)
 		}
 		counts[got]++;
 	}
-	print_message("random: %zu rules, %zu entries, %zu port sets; %zu queries: %u fine, %u not allowed, %u denied\n",
-		      rules, f.r->nentries, f.r->nportsets, queries, counts[0], counts[NA],
-		      counts[DN]);
+	print_message("random: %zu rules (%zu except CIDRs), %zu entries, %zu port sets; %zu queries: %u fine, %u not allowed, %u denied\n",
+		      rules, nexcept, f.r->nentries, f.r->nportsets, queries, counts[0],
+		      counts[NA], counts[DN]);
+	assert_true(excepts ? nexcept > 1000 : nexcept == 0);
 	/* the test means something only if every verdict is common */
 	assert_true(rules > 3000);
 	assert_true(f.r->nportsets > 300);
@@ -840,6 +902,19 @@ static void test_random_vs_reference(void **state)
 	assert_true(counts[DN] > queries / 100);
 	unload(&f);
 	free(y);
+	rand_excepts = 0;
+}
+
+static void test_random_vs_reference(void **state)
+{
+	random_vs_reference(20240601, 0);
+}
+
+/* The same with except lists: entries inside an except must drop that
+ * rule's ports and keep every other rule's. */
+static void test_random_except_vs_reference(void **state)
+{
+	random_vs_reference(20261126, 1);
 }
 
 /* ---- scale ---- */
@@ -1049,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_entries),
 		cmocka_unit_test(test_hostile_model),
 		cmocka_unit_test(test_random_vs_reference),
+		cmocka_unit_test(test_random_except_vs_reference),
 		cmocka_unit_test(test_100k_rules),
 		cmocka_unit_test(test_expected_text),
 		cmocka_unit_test(test_expected_long_rule),

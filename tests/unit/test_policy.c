@@ -240,7 +240,7 @@ static void test_err_unknown_keys(void **state)
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], network: {egres: []}}\n",
 		  "p.yaml:4:43: unknown key \"egres\" in network (expected egress, ingress or egressDeny)");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], network: {egress: [{port: []}]}}\n",
-		  "p.yaml:4:53: unknown key \"port\" in egress rule (expected to or ports)");
+		  "p.yaml:4:53: unknown key \"port\" in egress rule (expected to, except or ports)");
 	parse_err(HDR "metadata: {name: x}\nspec: {subjects: [{all: true}], record: {snap: 1}}\n",
 		  "p.yaml:4:42: unknown key \"snap\" in record (expected snaplen or follow)");
 	/* a non-scalar key */
@@ -315,7 +315,7 @@ static void test_err_header_and_names(void **state)
 	parse_err("apiVersion: polrec.dev/v2\n",
 		  "p.yaml:1:13: unsupported apiVersion \"polrec.dev/v2\" (expected polrec.dev/v1)");
 	parse_err("apiVersion: polrec.dev/v1\nkind: Policy\n",
-		  "p.yaml:2:7: unsupported kind \"Policy\" (expected Expectation)");
+		  "p.yaml:2:7: unsupported kind \"Policy\" (expected Expectation, or NetworkPolicy with apiVersion networking.k8s.io/v1)");
 	parse_err(HDR "metadata: {name: web tier}\n",
 		  "p.yaml:3:18: invalid name \"web tier\" (expected 1 to 128 letters, digits, '-', '_' or '.')");
 	parse_err(HDR "metadata: {name: a}\nspec: {subjects: [{all: true}]}\n---\n" HDR
@@ -454,13 +454,13 @@ static void test_err_network_from_to(void **state)
 	/* the misplaced key is not offered in the list of expected keys */
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
 		  "  network: {ingress: [{form: []}]}\n",
-		  "p.yaml:6:24: unknown key \"form\" in ingress rule (expected from or ports)");
+		  "p.yaml:6:24: unknown key \"form\" in ingress rule (expected from, except or ports)");
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
 		  "  network: {egressDeny: [{tu: []}]}\n",
-		  "p.yaml:6:27: unknown key \"tu\" in egressDeny rule (expected to or ports)");
+		  "p.yaml:6:27: unknown key \"tu\" in egressDeny rule (expected to, except or ports)");
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
 		  "  network: {ingress: [80/tcp]}\n",
-		  "p.yaml:6:23: expected an ingress rule (a mapping with from, ports), found \"80/tcp\"");
+		  "p.yaml:6:23: expected an ingress rule (a mapping with from, except, ports), found \"80/tcp\"");
 	parse_err(HDR "metadata: {name: x}\nspec:\n  subjects: [{all: true}]\n"
 		  "  network: {ingress: [{from: [10.0.0.0/8], from: []}]}\n",
 		  "p.yaml:6:44: duplicate key \"from\" in ingress rule (first at line 6 column 24)");

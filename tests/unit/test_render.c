@@ -629,6 +629,47 @@ static void test_incident_json(void **state)
 	json_object_put(o);
 }
 
+/* A NetworkPolicy incident: network.networkPolicies lists what the
+ * stored name "NetworkPolicy/NS/A[,NS/B]" holds; other names get none, nor
+ * does a name with bytes polrecd never writes there. */
+static void test_incident_netpol_json(void **state)
+{
+	struct pr_net_rec net = { "egress", "tcp", "127.0.0.1", 40000, "127.0.0.66", 1500,
+				  "ECONNREFUSED", 0 };
+	struct pr_incident_rec inc;
+	struct json_object *o, *n, *a;
+
+	fixture_incident(&inc);
+	inc.kind = "network";
+	inc.net = &net;
+	inc.policy = "NetworkPolicy/shop/a,shop/b";
+	o = roundtrip(pr_json_incident(&inc));
+	n = get(o, "network", json_type_object);
+	assert_string_equal(get_str(n, "dst"), "127.0.0.66");
+	a = get(n, "networkPolicies", json_type_array);
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)), "shop/a");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 1)), "shop/b");
+	json_object_put(o);
+
+	inc.policy = "NetworkPolicy/default/web";
+	o = roundtrip(pr_json_incident(&inc));
+	a = get(get(o, "network", json_type_object), "networkPolicies", json_type_array);
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(a, 0)), "default/web");
+	json_object_put(o);
+
+	inc.policy = "client-egress";
+	o = roundtrip(pr_json_incident(&inc));
+	assert_absent(get(o, "network", json_type_object), "networkPolicies");
+	json_object_put(o);
+
+	inc.policy = "NetworkPolicy/x/\"],\n";
+	o = roundtrip(pr_json_incident(&inc));
+	assert_absent(get(o, "network", json_type_object), "networkPolicies");
+	json_object_put(o);
+}
+
 static void test_incident_full_json(void **state)
 {
 	struct json_object *o, *who, *lin, *ev, *e;
@@ -1430,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_parse_when),
 		cmocka_unit_test(test_process_id),
 		cmocka_unit_test(test_incident_json),
+		cmocka_unit_test(test_incident_netpol_json),
 		cmocka_unit_test(test_incident_full_json),
 		cmocka_unit_test(test_incident_line_text),
 		cmocka_unit_test(test_incident_full_text),
