@@ -1383,6 +1383,8 @@ int pr_policy_parse(const char *buf, size_t len, const char *fname,
 		pr_policy_free(c.pol);
 		return -1;
 	}
+	for (size_t i = 0; i < c.pol->n; i++)
+		c.pol->exps[i].source = c.pol->source_name;
 	*out = c.pol;
 	return 0;
 }
@@ -1419,7 +1421,7 @@ static int file_error(const char *path, char *err, size_t errlen, const char *fm
 	return fail_at(&c, 0, 0, "%s", msg);
 }
 
-int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, size_t errlen)
+int pr_policy_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	size_t got;
@@ -1427,6 +1429,7 @@ int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, siz
 	int fd, rc;
 
 	*out = NULL;
+	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return file_error(path, err, errlen, "cannot open: %s", strerror(errno));
@@ -1457,8 +1460,25 @@ int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, siz
 		rc = file_error(path, err, errlen, "cannot read: %s", strerror(errno));
 	else if (got > (size_t)st.st_size)
 		rc = file_error(path, err, errlen, "file changed while being read");
-	else
-		rc = pr_policy_parse(buf, got, path, out, err, errlen);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+int pr_policy_load_file(const char *path, struct pr_policy **out, char *err, size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int rc;
+
+	*out = NULL;
+	if (pr_policy_read_file(path, &buf, &len, err, errlen))
+		return -1;
+	rc = pr_policy_parse(buf, len, path, out, err, errlen);
 	free(buf);
 	return rc;
 }
@@ -1521,6 +1541,9 @@ void pr_policy_free(struct pr_policy *p)
 		expectation_free(&p->exps[i]);
 	free(p->exps);
 	free(p->source_name);
+	for (size_t i = 0; i < p->nsources; i++)
+		free(p->sources[i]);
+	free(p->sources);
 	free(p);
 }
 
