@@ -168,6 +168,7 @@ static int add_rules(struct compile_ctx *cc, size_t ei, enum pr_rule_kind k,
 
 		if (why) {
 			snprintf(cc->err, cc->errlen, "%s:%d:%d: expectation %s: invalid %s pattern \"%s\": %s",
+				 e->source ? e->source :
 				 cc->p->source_name ? cc->p->source_name : "<policy>",
 				 e->line, e->col, e->name ? e->name : "?",
 				 pr_rule_kind_name(k), l->v[i], why);

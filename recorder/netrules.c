@@ -223,7 +223,8 @@ __attribute__((format(printf, 5, 6)))
 static int cfail(struct cctx *c, const struct pr_expectation *e, int line, int col,
 		 const char *fmt, ...)
 {
-	const char *src = c->p->source_name ? c->p->source_name : "<policy>";
+	const char *src = e && e->source ? e->source :
+			  c->p->source_name ? c->p->source_name : "<policy>";
 	const char *name = e && e->name ? e->name : "?";
 	char msg[512];
 	va_list ap;

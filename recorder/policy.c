@@ -2337,6 +2337,8 @@ int pr_policy_parse(const char *buf, size_t len, const char *fname,
 		pr_policy_free(c.pol);
 		return -1;
 	}
+	for (size_t i = 0; i < c.pol->n; i++)
+		c.pol->exps[i].source = c.pol->source_name;
 	*out = c.pol;
 	return 0;
 }
@@ -2373,7 +2375,7 @@ static int file_error(const char *path, char *err, size_t errlen, const char *fm
 	return fail_at(&c, 0, 0, "%s", msg);
 }
 
-int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+int pr_policy_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
 	size_t got;
@@ -2381,7 +2383,7 @@ int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err,
 	int fd, rc;
 
 	*out = NULL;
-	*outlen = 0;
+	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return file_error(path, err, errlen, "cannot open: %s", strerror(errno));
@@ -2417,7 +2419,7 @@ int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err,
 		return rc;
 	}
 	*out = buf;
-	*outlen = got;
+	*len = got;
 	return 0;
 }
 
@@ -2495,6 +2497,9 @@ void pr_policy_free(struct pr_policy *p)
 		expectation_free(&p->exps[i]);
 	free(p->exps);
 	free(p->source_name);
+	for (size_t i = 0; i < p->nsources; i++)
+		free(p->sources[i]);
+	free(p->sources);
 	free(p);
 }
 

@@ -94,12 +94,15 @@ struct pr_expectation {
 	 * ingress does not restrict listen or bind (serve set "any"). */
 	int k8s;
 	char *k8s_ref;
+	const char *source;            /* the file it came from (owned by the policy) */
 };
 
 struct pr_policy {
 	struct pr_expectation *exps;
 	size_t n;
 	char *source_name;             /* file name used in messages */
+	char **sources;                /* a merged policy: every part's file name */
+	size_t nsources;
 };
 
 /* Parse a policy document stream. On error returns -1 and writes one line
@@ -116,12 +119,50 @@ struct pr_policy {
 #define PR_POLICY_MAX_FOLLOW_NS (3600ull * 1000000000ull)
 int pr_policy_parse(const char *buf, size_t len, const char *fname,
 		    struct pr_policy **out, char *err, size_t errlen);
-/* Read a policy file (a regular file of at most PR_POLICY_MAX_BYTES) into
- * a malloc'd buffer: 0, or -1 with a one-line "path: ..." error. */
-int pr_policy_read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen);
 int pr_policy_load_file(const char *path, struct pr_policy **out,
 			char *err, size_t errlen);
 void pr_policy_free(struct pr_policy *p);
+/* The bytes of a policy file (regular, at most PR_POLICY_MAX_BYTES), as
+ * pr_policy_load_file reads them; *buf is malloc'ed. */
+int pr_policy_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen);
+
+/* ---- several files (recorder/policydir.c) ----
+ * Directories are read systemd style: the *.yaml entries of every
+ * directory, a name in an earlier directory masking the same name in a
+ * later one; an entry that is a symlink to /dev/null (or an empty file)
+ * masks the name and loads nothing; the files that remain are loaded in
+ * file name order (strcmp). */
+struct pr_policy_sources {
+	const char *const *files;      /* --policy, in the order given */
+	size_t nfiles;
+	const char *const *dirs;       /* --policy-dir, the first wins a name */
+	size_t ndirs;
+	const char *const *default_dirs; /* used when files and dirs are empty; */
+	size_t ndefault_dirs;          /*   missing ones are skipped */
+};
+/* The files that sources name, in load order, into out (paths malloc'ed;
+ * free with pr_strlist_free). *nmasked counts the masked names. An explicit
+ * directory that cannot be read is an error, as is one holding no file. */
+int pr_policy_sources_list(const struct pr_policy_sources *s, struct pr_strlist *out,
+			   size_t *nmasked, char *err, size_t errlen);
+/* Parse each file and merge them: every expectation of every file, in
+ * order; a metadata.name used in two files is an error naming both
+ * places. sha256 (64 hex digits): one file, the SHA-256 of its bytes
+ * (what sha256sum prints); several, the SHA-256 over each file in order
+ * of its path, a NUL, its length (8 bytes, big endian) and its bytes. */
+int pr_policy_load_files(const struct pr_strlist *files, struct pr_policy **out,
+			 char sha256[65], char *err, size_t errlen);
+/* The same, and *text (malloc'd, *text_len bytes) = exactly the bytes the
+ * SHA-256 covers, so the stored policy version can be checked against its
+ * digest (one file: its bytes). */
+int pr_policy_load_files_text(const struct pr_strlist *files, struct pr_policy **out,
+			      char sha256[65], char **text, size_t *text_len,
+			      char *err, size_t errlen);
+/* Move every expectation of parts[0..n) into one policy (the parts are
+ * consumed, also on error). */
+int pr_policy_merge(struct pr_policy **parts, size_t n, struct pr_policy **out,
+		    char *err, size_t errlen);
+void pr_strlist_free(struct pr_strlist *l);
 
 /* The embedded default policy (recorder/default-policy.yaml). cmake's
  * pr_embed() names the length SYMBOL_len, i.e. pr_default_policy_yaml_len;

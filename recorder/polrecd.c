@@ -22,8 +22,21 @@
 #include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include "recorder/config.h"
 #include "recorder/polrecd.h"
 #include "schema/prune.h"
+
+/* install paths (CMakeLists.txt, "host" block): the settings file and the
+ * policy directories, /etc first (the administrator's), then the vendor's */
+#ifndef POLREC_CONFIG_FILE
+#define POLREC_CONFIG_FILE "/etc/polrec/polrecd.yaml"
+#endif
+#ifndef POLREC_POLICY_DIR_ETC
+#define POLREC_POLICY_DIR_ETC "/etc/polrec/policies.d"
+#endif
+#ifndef POLREC_POLICY_DIR_VENDOR
+#define POLREC_POLICY_DIR_VENDOR "/usr/lib/polrec/policies.d"
+#endif
 
 #define DEFAULT_STORE "/var/lib/polrec"
 #define TICK_NS       1000000000ull /* housekeeping: drops, reaping */
@@ -32,6 +45,9 @@
 #define POLL_MS       10
 
 int pr_verbose;
+/* "FILE:LINE:COL" of the setting being applied from polrecd.yaml: its
+ * errors then say where they come from */
+static const char *log_origin;
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
@@ -40,6 +56,8 @@ void pr_log(const char *fmt, ...)
 	va_list ap;
 
 	fputs("polrecd: ", stderr);
+	if (log_origin)
+		fprintf(stderr, "%s: ", log_origin);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -67,11 +85,17 @@ static uint64_t clock_ns(clockid_t id)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: polrecd [--policy FILE] [--store DIR] [-v]\n"
+		"Usage: polrecd [--config FILE] [--policy FILE]... [--policy-dir DIR]... [--store DIR] [-v]\n"
 		"       polrecd --print-default-policy\n"
 		"       polrecd --check-policy FILE\n"
 		"\n"
-		"  --policy FILE           expectations to enforce (default: the embedded policy)\n"
+		"  --config FILE           settings: long options as YAML keys (default\n"
+		"                          " POLREC_CONFIG_FILE ", when it exists)\n"
+		"  --policy FILE           expectations to enforce (repeatable: the files merge;\n"
+		"                          default: the policy directories, else the embedded policy)\n"
+		"  --policy-dir DIR        merge DIR/*.yaml (repeatable); the default directories:\n"
+		"                          " POLREC_POLICY_DIR_ETC "\n"
+		"                          over " POLREC_POLICY_DIR_VENDOR "\n"
 		"  --store DIR             where incidents are written (default " DEFAULT_STORE ")\n"
 		"  --print-default-policy  print the embedded default policy and exit\n"
 		"  --check-policy FILE     validate a policy file and exit (0 valid, 2 invalid)\n"
@@ -504,9 +528,9 @@ struct policy_set {
 	struct pr_netrules *net;
 	unsigned version;
 	char sha256[65];
-	char *text;                  /* the source it was parsed from, as read */
+	char *text;                  /* the bytes its SHA-256 covers, as read */
 	size_t text_len;
-	const char *source;          /* the file, or "(default)" */
+	char desc[320];                /* its files, for the run records */
 };
 
 static void policy_set_free(struct policy_set *ps)
@@ -518,49 +542,88 @@ static void policy_set_free(struct policy_set *ps)
 	memset(ps, 0, sizeof(*ps));
 }
 
-/* SHA-256 of the policy source, the same bytes that were parsed. */
-static void policy_digest(const char *text, size_t len, char out[65])
+/* Where the policy comes from: --policy files and --policy-dir dirs, else
+ * the installed directories, else the embedded default. */
+static const char *policy_files[64], *policy_dirs[64];
+static size_t npolicy_files, npolicy_dirs;
+static const char *const default_policy_dirs[] = { POLREC_POLICY_DIR_ETC, POLREC_POLICY_DIR_VENDOR };
+
+/* SHA-256 of the embedded default policy (files: pr_policy_load_files). */
+static void policy_digest(char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
 	out[0] = '\0';
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(ctx, text, len) && EVP_DigestFinal_ex(ctx, md, &mdlen))
+	if (EVP_Digest(pr_default_policy_yaml, pr_default_policy_len, md, &mdlen, EVP_sha256(),
+		       NULL))
 		for (unsigned i = 0; i < mdlen && i < 32; i++)
 			snprintf(out + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(ctx);
 }
 
-/* Read (once: what is hashed and stored is what was parsed), parse and
- * compile; 0, or -1 with the one-line reason in err. */
-static int policy_set_load(const char *file, struct policy_set *ps, char *err, size_t errlen)
+/* The files the policy is read from, as the run records name them:
+ * "FILE", or "FILE,FILE,..." (cut with "..." when long). */
+static void policy_desc(const struct pr_strlist *files, char *out, size_t len)
 {
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < files->n && o < len; i++) {
+		int n = snprintf(out + o, len - o, "%s%s", i ? "," : "", files->v[i]);
+
+		if (n < 0 || (size_t)n >= len - o) {
+			snprintf(out + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+			break;
+		}
+		o += (size_t)n;
+	}
+	if (!files->n)
+		snprintf(out, len, "(default)");
+}
+
+/* Parse (every source, merged) and compile; 0, or -1 with the one-line
+ * reason in err. Read again at every reload: files may have come or gone. */
+static int policy_set_load(struct policy_set *ps, char *err, size_t errlen)
+{
+	const struct pr_policy_sources src = {
+		.files = policy_files, .nfiles = npolicy_files,
+		.dirs = policy_dirs, .ndirs = npolicy_dirs,
+		.default_dirs = default_policy_dirs, .ndefault_dirs = 2,
+	};
+	struct pr_strlist files = {0};
+	size_t masked = 0;
 	int rc;
 
 	memset(ps, 0, sizeof(*ps));
-	ps->source = file ? file : "(default)";
-	if (file) {
-		if (pr_policy_read_file(file, &ps->text, &ps->text_len, err, errlen))
-			return -1;
+	if (pr_policy_sources_list(&src, &files, &masked, err, errlen))
+		return -1;
+	if (files.n) {
+		rc = pr_policy_load_files_text(&files, &ps->policy, ps->sha256, &ps->text,
+					       &ps->text_len, err, errlen);
+	} else if (masked) {
+		snprintf(err, errlen, "every policy file is masked (%zu): no policy to enforce",
+			 masked);
+		rc = -1;
 	} else {
+		rc = pr_policy_parse(pr_default_policy_yaml, pr_default_policy_len,
+				     "(default policy)", &ps->policy, err, errlen);
+		policy_digest(ps->sha256);
 		ps->text = malloc(pr_default_policy_len + 1);
-		if (!ps->text) {
+		if (!rc && !ps->text) {
 			snprintf(err, errlen, "(default policy): out of memory");
-			return -1;
+			rc = -1;
+		} else if (ps->text) {
+			memcpy(ps->text, pr_default_policy_yaml, pr_default_policy_len);
+			ps->text_len = pr_default_policy_len;
 		}
-		memcpy(ps->text, pr_default_policy_yaml, pr_default_policy_len);
-		ps->text_len = pr_default_policy_len;
 	}
-	rc = pr_policy_parse(ps->text, ps->text_len, file ? file : "(default policy)",
-			     &ps->policy, err, errlen);
+	policy_desc(&files, ps->desc, sizeof(ps->desc));
+	pr_strlist_free(&files);
 	if (rc || pr_policy_compile(ps->policy, &ps->compiled, err, errlen) ||
 	    pr_netrules_compile(ps->policy, &ps->net, err, errlen)) {
 		policy_set_free(ps);
 		return -1;
 	}
-	policy_digest(ps->text, ps->text_len, ps->sha256);
 	return 0;
 }
 
@@ -568,7 +631,7 @@ static int policy_set_load(const char *file, struct policy_set *ps, char *err, s
  * (the writer's queue is in order). */
 static void policy_set_submit(struct pr_consumer *c, const struct policy_set *ps, uint64_t now)
 {
-	if (pr_writer_submit(c->writer, pr_job_policy(now, ps->sha256, ps->source,
+	if (pr_writer_submit(c->writer, pr_job_policy(now, ps->sha256, ps->desc,
 						      (uint32_t)ps->policy->n, ps->text,
 						      ps->text_len)))
 		pr_log("policy version %u (sha256 %s) not stored: out of memory; its incidents "
@@ -577,22 +640,41 @@ static void policy_set_submit(struct pr_consumer *c, const struct policy_set *ps
 
 static int record_all_writes;
 
+/* systemd's STATUS= line (and READY=1 after a reload): a short summary,
+ * sent when it changed. */
+static void notify_status(struct pr_consumer *c, const struct policy_set *ps, int ready)
+{
+	static char last[200];
+	char status[200];
+
+	snprintf(status, sizeof(status), "recording: %llu incidents, %llu events lost, "
+		 "policy version %u (%zu expectations)", (unsigned long long)c->nincidents,
+		 (unsigned long long)c->lost_total, ps->version, ps->policy->n);
+	if (ready)
+		pr_notify_ready(status);
+	else if (strcmp(status, last))
+		pr_notify_status(status);
+	memcpy(last, status, sizeof(last));
+}
+
 /* SIGHUP: a valid new policy replaces the running one, kernel state first
  * (new before old goes: the filter errs towards sending more), then user
  * space in one step; an invalid one is refused and the old one stays. */
-static void reload(const char *file, struct policy_set *cur, struct pr_probes *probes,
+static void reload(struct policy_set *cur, struct pr_probes *probes,
 		   struct pr_consumer *c)
 {
 	struct policy_set next;
 	char err[512], detail[700];
 	uint64_t now = clock_ns(CLOCK_REALTIME);
 
-	if (policy_set_load(file, &next, err, sizeof(err)) ||
+	pr_notify_reloading();
+	if (policy_set_load(&next, err, sizeof(err)) ||
 	    pr_probes_replace_netrules(probes, cur->net, next.net, err, sizeof(err))) {
 		if (next.policy)
 			policy_set_free(&next);
 		pr_log("reload refused, policy version %u stays in force: %s", cur->version, err);
 		pr_writer_submit(c->writer, pr_job_run(now, "reload-refused", err));
+		notify_status(c, cur, 1);
 		return;
 	}
 	if (!record_all_writes && pr_probes_replace_prefixes(probes, next.compiled)) {
@@ -609,12 +691,13 @@ static void reload(const char *file, struct policy_set *cur, struct pr_probes *p
 	/* every running process is judged again under the new policy */
 	pr_proctab_foreach(c->procs, seed_verdict, c);
 	snprintf(detail, sizeof(detail), "version=%u policy=%s expectations=%zu sha256=%s",
-		 cur->version, file ? file : "(default)", cur->policy->n, cur->sha256);
+		 cur->version, cur->desc, cur->policy->n, cur->sha256);
 	pr_log("policy reloaded: %s", detail);
 	pr_writer_submit(c->writer, pr_job_run(now, "reload", detail));
+	notify_status(c, cur, 1);
 }
 
-static int run(const char *policy_file, const char *store_dir)
+static int run(const char *store_dir)
 {
 	struct policy_set ps = {0};
 	struct pr_store *store = NULL;
@@ -631,7 +714,7 @@ static int run(const char *policy_file, const char *store_dir)
 	long seeded;
 	int rc = 1;
 
-	if (policy_set_load(policy_file, &ps, err, sizeof(err))) {
+	if (policy_set_load(&ps, err, sizeof(err))) {
 		pr_log("invalid policy: %s", err);
 		return 2;
 	}
@@ -703,7 +786,7 @@ static int run(const char *policy_file, const char *store_dir)
 		pr_probes_filter_on(probes);
 	snprintf(detail, sizeof(detail),
 		 "policy=%s version=1 sha256=%s expectations=%zu probes=%u seeded=%ld boot_id=%s "
-		 "boot_ns=%llu", policy_file ? policy_file : "(default)", ps.sha256, ps.policy->n,
+		 "boot_ns=%llu", ps.desc, ps.sha256, ps.policy->n,
 		 pr_probes_attached(probes), seeded, bid, (unsigned long long)clock_ns(CLOCK_BOOTTIME));
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
 	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
@@ -715,6 +798,7 @@ static int run(const char *policy_file, const char *store_dir)
 	}
 	printf("polrecd: ready\n");
 	fflush(stdout);
+	notify_status(&c, &ps, 1);
 
 	drops_since = clock_ns(CLOCK_REALTIME);
 	next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
@@ -728,9 +812,10 @@ static int run(const char *policy_file, const char *store_dir)
 		/* records submitted without a wakeup are only seen by consume */
 		ring_buffer__consume(rb);
 		pr_consumer_flush(&c, clock_ns(CLOCK_BOOTTIME));
+		pr_notify_watchdog();
 		if (reload_requested) {
 			reload_requested = 0;
-			reload(policy_file, &ps, probes, &c);
+			reload(&ps, probes, &c);
 		}
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			pr_probes_capture_gc(probes, clock_ns(CLOCK_BOOTTIME));
@@ -739,9 +824,11 @@ static int run(const char *policy_file, const char *store_dir)
 			account_drops(probes, &c, drops_last, &drops_since);
 			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), context_window_ns);
 			pr_proctab_enforce_cap(c.procs);
+			notify_status(&c, &ps, 0);
 			next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
 		}
 	}
+	pr_notify_stopping();
 	pr_log("stopping (%s)", stop_requested == SIGINT ? "SIGINT" :
 				stop_requested == SIGTERM ? "SIGTERM" : "error");
 	ring_buffer__consume(rb);
@@ -786,6 +873,53 @@ out:
 	return rc;
 }
 
+/* --config FILE, else the default settings file when it exists: its
+ * settings become "--name=VALUE" arguments placed before the command
+ * line's, so the same code parses both and the command line wins. Returns
+ * the new argc (argv in *out), or -1 after logging the error. */
+static int config_args(int argc, char **argv, const struct option *opts, struct pr_config *cfg,
+		       char ***out)
+{
+	/* not settings: actions, and the file itself */
+	static const char *const refused[] = { "config", "help", "print-default-policy",
+					       "check-policy", NULL };
+	static const char *const repeatable[] = { "policy", "policy-dir", NULL };
+	const char *path = NULL;
+	char err[600], **v;
+	int opt, explicit = 0, action = 0;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "p:s:vh", opts, NULL)) != -1) {
+		if (opt == 'F') {
+			path = optarg;
+			explicit = 1;
+		}
+		/* --help, --print-default-policy, --check-policy work whatever
+		 * the default settings file holds */
+		action |= opt == 'h' || opt == 'P' || opt == 'c';
+	}
+	opterr = 1;
+	optind = 0; /* glibc: start over, from scratch */
+	if (!explicit && !action && access(POLREC_CONFIG_FILE, F_OK) == 0)
+		path = POLREC_CONFIG_FILE;
+	if (path && pr_config_load(path, opts, refused, repeatable, cfg, err, sizeof(err))) {
+		pr_log("%s", err);
+		return -1;
+	}
+	v = calloc((size_t)argc + cfg->n + 1, sizeof(*v));
+	if (!v) {
+		pr_log("out of memory");
+		return -1;
+	}
+	v[0] = argv[0];
+	for (size_t i = 0; i < cfg->n; i++)
+		v[1 + i] = cfg->args[i];
+	for (int i = 1; i < argc; i++)
+		v[cfg->n + (size_t)i] = argv[i];
+	*out = v;
+	return argc + (int)cfg->n;
+}
+
 static int parse_ring_bytes(const char *arg, uint32_t *out)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -818,17 +952,50 @@ int main(int argc, char **argv)
 		{"max-store-size", required_argument, NULL, 'S'},
 		{"max-age", required_argument, NULL, 'A'},
 		{"max-pcap-size", required_argument, NULL, 'C'},
+		{"config", required_argument, NULL, 'F'},
+		{"policy-dir", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *policy_file = NULL, *store_dir = DEFAULT_STORE;
-	int opt;
+	const char *store_dir = DEFAULT_STORE;
+	struct pr_config cfg = {0};
+	char **args;
+	int opt, nargs, policy_from_config = 0;
 
-	while ((opt = getopt_long(argc, argv, "p:s:vh", opts, NULL)) != -1) {
+	nargs = config_args(argc, argv, opts, &cfg, &args);
+	if (nargs < 0)
+		return 2;
+	while ((opt = getopt_long(nargs, args, "p:s:vh", opts, NULL)) != -1) {
+		/* arguments from polrecd.yaml come first, one element each */
+		int from_config = optind - 1 >= 1 && (size_t)(optind - 1) <= cfg.n;
+
+		log_origin = from_config ? cfg.where[optind - 2] : NULL;
+		/* a --policy or --policy-dir on the command line replaces the
+		 * file's policy settings instead of adding to them */
+		if ((opt == 'p' || opt == 'D') && from_config != policy_from_config) {
+			if (!from_config)
+				npolicy_files = npolicy_dirs = 0;
+			policy_from_config = from_config;
+		}
 		switch (opt) {
 		case 'p':
-			policy_file = optarg;
+		case 'D': {
+			const char **v = opt == 'p' ? policy_files : policy_dirs;
+			size_t *n = opt == 'p' ? &npolicy_files : &npolicy_dirs;
+
+			if (*n == sizeof(policy_files) / sizeof(policy_files[0])) {
+				pr_log("more than %zu --%s options", *n, opt == 'p' ? "policy" : "policy-dir");
+				return 2;
+			}
+			if (!optarg[0]) {
+				pr_log("--%s needs a path", opt == 'p' ? "policy" : "policy-dir");
+				return 2;
+			}
+			v[(*n)++] = optarg;
 			break;
+		}
+		case 'F':
+			break; /* read by config_args */
 		case 's':
 			store_dir = optarg;
 			break;
@@ -889,13 +1056,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		pr_log("unexpected argument '%s' (see polrecd --help)", argv[optind]);
+	log_origin = NULL;
+	if (optind < nargs) {
+		pr_log("unexpected argument '%s' (see polrecd --help)", args[optind]);
 		return 2;
 	}
 	if (!store_dir[0]) {
 		pr_log("--store needs a directory");
 		return 2;
 	}
-	return run(policy_file, store_dir);
+	return run(store_dir);
 }

@@ -153,4 +153,11 @@ int pr_consume_event(void *ctx, void *data, size_t len);
  * bytes); returns 0 or -1 when it does not fit. */
 int pr_path_join(const char *dir, const char *name, char *out, size_t outlen);
 
+/* ---- notify.c: systemd's sd_notify protocol (nothing without NOTIFY_SOCKET) ---- */
+void pr_notify_ready(const char *status);      /* READY=1; arms the watchdog */
+void pr_notify_status(const char *status);
+void pr_notify_reloading(void);                /* RELOADING=1 (then pr_notify_ready) */
+void pr_notify_stopping(void);
+void pr_notify_watchdog(void);                 /* each loop pass; pings when due */
+
 #endif /* POLREC_POLRECD_H */
