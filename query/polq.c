@@ -2,11 +2,13 @@
 /*
  * polq: read the polrec store and answer who, what, when and how.
  *
- *   polq [--store DIR] [--json] COMMAND [ARGS]
+ *   polq [--store DIR] [--json | -o FORMAT] [--color[=WHEN]] [--no-pager] COMMAND [ARGS]
  *
  * Commands live in one {name, handler} table (bpftool style); any
- * unambiguous prefix selects one. Options --json and --store are accepted
- * after the command as well.
+ * unambiguous prefix selects one. Options --json, --store, --color and
+ * --no-pager are accepted after the command as well, and -o FORMAT after
+ * the listing commands (incidents, show, timeline, tree, stats); after
+ * pcap, export and checkpoint -o is their output path.
  *
  * Exit status, which scripts rely on:
  *   0  something was found and printed (stats: the store was read; pcap:
@@ -38,6 +40,7 @@
 #include "query/bundle.h"
 #include "query/export.h"
 #include "query/render.h"
+#include "query/term.h"
 #include "schema/chain.h"
 #include "schema/prune.h"
 #include "schema/store.h"
@@ -53,8 +56,37 @@ enum {
 	EXIT_ERROR = 2,
 };
 
-static bool json_output;
+/* -o FORMAT. ocsf and ecs are parsed here and answered by format_check
+ * until their renderers (query/ocsf.c) are wired in. */
+enum out_format {
+	FMT_TEXT,
+	FMT_JSON,
+	FMT_OCSF,
+	FMT_ECS,
+};
+#define FMT__COUNT (FMT_ECS + 1)
+
+static const char *const format_names[FMT__COUNT] = {
+	[FMT_TEXT] = "text",
+	[FMT_JSON] = "json",
+	[FMT_OCSF] = "ocsf",
+	[FMT_ECS] = "ecs",
+};
+
+/* Reset at each run (the fuzz target calls main again and again). */
+static enum out_format out_fmt;
+static bool json_output;   /* out_fmt == FMT_JSON (errors as {"error": ...}) */
+static enum pr_color_mode color_mode;
+static bool no_pager;
+static const char *cmd_name; /* the selected command's full name */
+static bool reader_gone;     /* stdout's reader (pager, -f's pipe) quit: done */
 static const char *store_dir = DEFAULT_STORE;
+
+static void set_format(enum out_format f)
+{
+	out_fmt = f;
+	json_output = f == FMT_JSON;
+}
 
 static void vmsg(bool json, const char *fmt, va_list ap)
 {
@@ -100,20 +132,24 @@ static int p_none(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: polq [--store DIR] [--json] COMMAND [ARGS]\n"
+	fputs("Usage: polq [--store DIR] [--json | -o FORMAT] [--color[=WHEN]] [--no-pager]\n"
+	      "            COMMAND [ARGS]\n"
 	      "       polq --version\n"
 	      "\n"
 	      "Commands (any unambiguous prefix works):\n"
 	      "  incidents [--since WHEN] [--until WHEN] [--policy NAME]\n"
-	      "            [--severity low|medium|high|critical]\n"
-	      "                       incidents, oldest first, one per line\n"
+	      "            [--severity low|medium|high|critical] [-n N] [-r] [-f]\n"
+	      "                       incidents, oldest first, one per line; -n N (--lines)\n"
+	      "                       the newest N, -r (--reverse) newest first, -f (--follow)\n"
+	      "                       then wait and print new ones as they are recorded,\n"
+	      "                       each exactly once, until interrupted (exit 0)\n"
 	      "  show ID              one incident: what, who, when, how; its events as a\n"
 	      "                       timeline around the violation (offsets like -12.300s,\n"
 	      "                       -1m02.300s, +1h00m05.000s) and the gaps where events\n"
 	      "                       were lost\n"
-	      "  timeline [--since WHEN] [--until WHEN] [--process PID|PID:START]\n"
+	      "  timeline [--since WHEN] [--until WHEN] [--process PID|PID:START] [-n N] [-r]\n"
 	      "                       every recorded event, oldest first, with the incident\n"
-	      "                       it belongs to\n"
+	      "                       it belongs to; -n and -r as for incidents\n"
 	      "  tree PID|PID:START   a process's lineage and its recorded children;\n"
 	      "                       a bare PID shows every recorded process with it\n"
 	      "  pcap ID -o FILE [--pcapng] [--force]\n"
@@ -142,11 +178,25 @@ static void usage(FILE *f)
 	      "Options (before or after the command):\n"
 	      "  --store DIR          the store (default $POLREC_STORE, else " DEFAULT_STORE ")\n"
 	      "  -j, --json           JSON, one object per line; errors as {\"error\": ...}\n"
+	      "  -o, --output FORMAT  text (default) or json (= --json); before the command,\n"
+	      "                       or after incidents, show, timeline, tree and stats\n"
+	      "                       (after pcap, export and checkpoint -o is their path)\n"
+	      "  --color[=WHEN]       colour severities and violations: auto (default: a\n"
+	      "                       terminal, $NO_COLOR unset or empty, $TERM not dumb),\n"
+	      "                       always (also --color alone) or never; never in JSON\n"
+	      "  --no-pager           do not page; text on a terminal goes through\n"
+	      "                       $POLQ_PAGER, else $PAGER, else less (LESS=FRX when\n"
+	      "                       $LESS is unset); empty or cat: no pager; -f never pages\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        the version (before the command)\n"
 	      "\n"
-	      "WHEN is a duration meaning that long ago (30s, 15m, 1h, 2d, 1h30m) or an\n"
-	      "RFC 3339 time (2026-11-26T09:00:00Z, 2026-11-26T10:00:00.5+01:00).\n"
+	      "WHEN, as journalctl takes it: RFC 3339 (2026-11-26T09:00:00Z,\n"
+	      "2026-11-26T10:00:00.5+01:00); local time \"2026-11-26 09:00:00\",\n"
+	      "\"2026-11-26 09:00\", 2026-11-26 (midnight) or 09:00 (today); today,\n"
+	      "yesterday, tomorrow (local midnight), now, @EPOCH_SECONDS; relative -1h,\n"
+	      "+5m, \"5min ago\", or a bare duration meaning that long ago (30s, 15m, 1h,\n"
+	      "2d, 1w, 1h30m, \"1h 30min\"; units us ms s sec m min h hr d w and the\n"
+	      "long names seconds, minutes, hours, days, weeks).\n"
 	      "START is the process start in boot-time ns, as show and tree print it.\n"
 	      "Exit status: 0 found (pcap: written, maybe empty), 1 nothing matched,\n"
 	      "2 usage, store or output error. verify, verify-bundle: 0 sound, 1 tampered.\n",
@@ -167,30 +217,92 @@ static int store_err(struct pr_store *s)
 	return p_err("%s: %s", store_dir, pr_store_errmsg(s));
 }
 
+/* EPIPE from a pager that quit, or from -f's reader going away, is how
+ * they say they are done: exit 0 without a word. */
+static bool reader_quit(int err, bool following)
+{
+	if (err == EPIPE && (following || pr_pager_active()))
+		reader_gone = true;
+	return reader_gone;
+}
+
 static int output_err(void)
 {
+	if (reader_quit(errno, false))
+		return EXIT_FOUND;
 	return p_err("writing output: %s", strerror(errno));
 }
 
+/* Before a command's first output: colour is decided on the real stdout,
+ * then (page: a listing) the pager takes it. */
+static void output_begin(bool page)
+{
+	pr_text_color(out_fmt == FMT_TEXT && pr_color_want(color_mode, fileno(stdout)));
+	if (page && out_fmt == FMT_TEXT && !no_pager)
+		pr_pager_start();
+}
+
 /* ---- options every command takes ---- */
+
+enum { OPT_COLOR = 500, OPT_NO_PAGER };
 
 #define COMMON_SHORTOPTS ":js:h"
 #define COMMON_LONGOPTS                                     \
 	{ "json", no_argument, NULL, 'j' },                 \
 	{ "store", required_argument, NULL, 's' },          \
+	{ "color", optional_argument, NULL, OPT_COLOR },    \
+	{ "no-pager", no_argument, NULL, OPT_NO_PAGER },    \
 	{ "help", no_argument, NULL, 'h' }
+/* the listing commands (and before the command): -o is a FORMAT */
+#define LIST_SHORTOPTS COMMON_SHORTOPTS "o:"
+#define LIST_LONGOPTS COMMON_LONGOPTS, { "output", required_argument, NULL, 'o' }
 
 #define OPT_NEXT (-1) /* common_opt: handled, go on parsing */
+#define OPT_OTHER (-2) /* list_opt: not one of its options */
+
+static int format_opt(const char *arg)
+{
+	for (int f = 0; f < FMT__COUNT; f++) {
+		if (!strcmp(arg, format_names[f])) {
+			set_format((enum out_format)f);
+			return OPT_NEXT;
+		}
+	}
+	return p_err("-o '%s': want text or json (or ocsf, ecs)", arg);
+}
+
+/* Which commands speak which format: the one switch to change when a
+ * format lands (ocsf, ecs: query/ocsf.c). Called once a command's options
+ * are parsed, before it opens anything. */
+static int format_check(void)
+{
+	switch (out_fmt) {
+	case FMT_TEXT:
+	case FMT_JSON:
+		return OPT_NEXT;
+	case FMT_OCSF:
+	case FMT_ECS:
+		break;
+	}
+	return p_err("-o %s: not available for %s", format_names[out_fmt], cmd_name);
+}
 
 /* A common option or a getopt complaint: OPT_NEXT, or the exit status. */
 static int common_opt(int c, char **argv)
 {
 	switch (c) {
 	case 'j':
-		json_output = true;
+		set_format(FMT_JSON);
 		return OPT_NEXT;
 	case 's':
 		store_dir = optarg;
+		return OPT_NEXT;
+	case OPT_COLOR:
+		if (pr_color_parse(optarg, &color_mode))
+			return p_err("--color '%s': want auto, always or never", optarg);
+		return OPT_NEXT;
+	case OPT_NO_PAGER:
+		no_pager = true;
 		return OPT_NEXT;
 	case 'h':
 		usage(stdout);
@@ -210,16 +322,20 @@ static void getopt_reset(void)
 	opterr = 0;
 }
 
-/* Parse a command that takes only the common options and nargs operands;
- * returns OPT_NEXT with *first set to the first operand, or the exit status. */
-static int parse_plain(int argc, char **argv, int nargs, const char *what, int *first)
+/* Parse a command that takes only the common options (listing: and
+ * -o FORMAT) and nargs operands; returns OPT_NEXT with *first set to the
+ * first operand, or the exit status. */
+static int parse_plain(int argc, char **argv, int nargs, const char *what, int *first,
+		       bool listing)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	static const struct option list_opts[] = { LIST_LONGOPTS, { 0 } };
 	int c, ret;
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		ret = common_opt(c, argv);
+	while ((c = getopt_long(argc, argv, listing ? LIST_SHORTOPTS : COMMON_SHORTOPTS,
+				listing ? list_opts : opts, NULL)) != -1) {
+		ret = c == 'o' ? format_opt(optarg) : common_opt(c, argv);
 		if (ret != OPT_NEXT)
 			return ret;
 	}
@@ -230,40 +346,182 @@ static int parse_plain(int argc, char **argv, int nargs, const char *what, int *
 		return nargs ? p_err("%s: expected %s (try 'polq help')", argv[0], what)
 			     : p_err("%s: unexpected argument '%s'", argv[0], argv[optind]);
 	*first = optind;
-	return OPT_NEXT;
+	return format_check();
 }
 
-/* Print one JSON object (consumed) as a line; 0 or -1 with errno. */
-static int emit_json(struct json_object *o)
+/* Print one JSON object (consumed) as a line to f; 0 or -1 with errno. */
+static int json_line(FILE *f, struct json_object *o)
 {
 	int err;
 
 	if (!o)
 		return -1;
-	err = pr_json_print(stdout, o);
+	err = pr_json_print(f, o);
 	json_object_put(o);
 	return err;
 }
 
-/* ---- incidents ---- */
+static int emit_json(struct json_object *o)
+{
+	return json_line(stdout, o);
+}
+
+/* ---- listings: -n, -r, and -f's flushing ---- */
 
 struct list_ctx {
 	long shown;
-	int err; /* errno of a failed render, 0 if none */
+	long limit;      /* -n: at most this many; -1 = all */
+	bool collect;    /* -n without -r: walked newest first, printed reversed */
+	bool follow;     /* flush each record as it is printed */
+	char **recs;     /* collected records (rendered), newest first */
+	size_t nrecs, cap;
+	int64_t last_id; /* incidents: the highest id printed */
+	int err;         /* errno of a failed render, 0 if none */
 };
+
+/* How -n and -r walk the store: newest first whenever either is given. */
+static void list_setup(struct list_ctx *ctx, long lines, bool reverse, bool *newest_first)
+{
+	ctx->limit = lines;
+	ctx->collect = lines >= 0 && !reverse;
+	*newest_first = lines >= 0 || reverse;
+}
+
+static int list_keep(struct list_ctx *ctx, char *rec)
+{
+	char **v;
+
+	if (ctx->nrecs == ctx->cap) {
+		size_t cap = ctx->cap ? ctx->cap * 2 : 64;
+
+		v = realloc(ctx->recs, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		ctx->recs = v;
+		ctx->cap = cap;
+	}
+	ctx->recs[ctx->nrecs++] = rec;
+	return 0;
+}
+
+/* Render one record to stdout, or into memory when collecting; the store
+ * callback's answer: nonzero stops the walk (-n reached, or an error). */
+static int list_record(struct list_ctx *ctx, int (*render)(FILE *f, const void *rec),
+		       const void *rec)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = stdout;
+	int err;
+
+	if (ctx->limit >= 0 && ctx->shown >= ctx->limit)
+		return 1;
+	errno = 0;
+	if (ctx->collect && !(f = open_memstream(&buf, &len)))
+		goto fail;
+	err = render(f, rec);
+	if (ctx->collect) {
+		err = fclose(f) || err;
+		if (err || list_keep(ctx, buf)) {
+			free(buf);
+			goto fail;
+		}
+	} else if (!err && ctx->follow) {
+		err = fflush(stdout);
+	}
+	if (err)
+		goto fail;
+	ctx->shown++;
+	return ctx->limit >= 0 && ctx->shown >= ctx->limit;
+fail:
+	ctx->err = errno ? errno : EIO;
+	return 1;
+}
+
+/* Print what was collected, oldest first. */
+static int list_flush(struct list_ctx *ctx)
+{
+	for (size_t i = ctx->nrecs; i-- > 0;) {
+		if (fputs(ctx->recs[i], stdout) == EOF) {
+			ctx->err = errno ? errno : EIO;
+			return -1;
+		}
+		free(ctx->recs[i]);
+		ctx->nrecs = i;
+	}
+	if (ctx->follow && fflush(stdout)) {
+		ctx->err = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static void list_free(struct list_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nrecs; i++)
+		free(ctx->recs[i]);
+	free(ctx->recs);
+	ctx->recs = NULL;
+	ctx->nrecs = ctx->cap = 0;
+}
+
+/* The end of a listing: n from the store walk; the exit status, nothing
+ * found (none: the message) being exit 1. */
+static int list_finish(struct pr_store *s, struct list_ctx *ctx, long n, const char *none)
+{
+	if (!ctx->err && n >= 0)
+		list_flush(ctx);
+	if (ctx->err) {
+		errno = ctx->err;
+		return output_err();
+	}
+	if (n < 0)
+		return store_err(s);
+	return ctx->shown ? EXIT_FOUND : p_none("%s", none);
+}
+
+/* -n N / --lines N: a count, or "all". */
+static int lines_opt(const char *arg, long *lines)
+{
+	char *end;
+	long v;
+
+	if (!strcmp(arg, "all")) {
+		*lines = -1;
+		return OPT_NEXT;
+	}
+	errno = 0;
+	v = *arg >= '0' && *arg <= '9' ? strtol(arg, &end, 10) : -1;
+	if (v < 0 || errno || *end)
+		return p_err("-n '%s': want a number of lines (0 or more) or all", arg);
+	*lines = v;
+	return OPT_NEXT;
+}
+
+/* ---- incidents ---- */
+
+struct incidents_args {
+	struct pr_query q;
+	bool until_set, reverse, follow;
+	long lines; /* -n; -1 = all */
+};
+
+/* One incident as a list line, in the chosen format. */
+static int render_incident(FILE *f, const void *rec)
+{
+	const struct pr_incident_rec *inc = rec;
+
+	return json_output ? json_line(f, pr_json_incident(inc)) : pr_text_incident_line(f, inc);
+}
 
 static int incident_cb(const struct pr_incident_rec *inc, void *arg)
 {
 	struct list_ctx *ctx = arg;
-	int err;
+	int ret = list_record(ctx, render_incident, inc);
 
-	err = json_output ? emit_json(pr_json_incident(inc)) : pr_text_incident_line(stdout, inc);
-	if (err) {
-		ctx->err = errno ? errno : EIO;
-		return 1;
-	}
-	ctx->shown++;
-	return 0;
+	if (!ctx->err && inc->id > ctx->last_id)
+		ctx->last_id = inc->id;
+	return ret;
 }
 
 static bool valid_severity(const char *s)
@@ -292,34 +550,52 @@ static int parse_when(const char *opt, const char *arg, uint64_t *out)
 	if (err == -ERANGE)
 		return p_err("%s '%s': out of range (before 1970 or too far ahead)", opt, arg);
 	if (err)
-		return p_err("%s '%s': want a duration like 1h30m or an RFC 3339 time like "
-			     "2026-11-26T09:00:00Z", opt, arg);
+		return p_err("%s '%s': not a time; want " PR_WHEN_FORMS, opt, arg);
 	return OPT_NEXT;
 }
 
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_POLICY, OPT_SEVERITY, OPT_PROCESS };
 
-static int parse_incidents(int argc, char **argv, struct pr_query *q, bool *until_set)
+/* incidents' and timeline's own options; OPT_NEXT or an exit status */
+static int list_opt(int c, long *lines, bool *reverse)
+{
+	switch (c) {
+	case 'o':
+		return format_opt(optarg);
+	case 'n':
+		return lines_opt(optarg, lines);
+	case 'r':
+		*reverse = true;
+		return OPT_NEXT;
+	}
+	return OPT_OTHER;
+}
+
+static int parse_incidents(int argc, char **argv, struct incidents_args *a)
 {
 	static const struct option opts[] = {
-		COMMON_LONGOPTS,
+		LIST_LONGOPTS,
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "severity", required_argument, NULL, OPT_SEVERITY },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "reverse", no_argument, NULL, 'r' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ 0 },
 	};
+	struct pr_query *q = &a->q;
 	int c, ret;
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, LIST_SHORTOPTS "n:rf", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SINCE:
 			ret = parse_when("--since", optarg, &q->since);
 			break;
 		case OPT_UNTIL:
 			ret = parse_when("--until", optarg, &q->until);
-			*until_set = true;
+			a->until_set = true;
 			break;
 		case OPT_POLICY:
 			q->policy = optarg;
@@ -330,45 +606,111 @@ static int parse_incidents(int argc, char **argv, struct pr_query *q, bool *unti
 			ret = valid_severity(optarg) ? OPT_NEXT :
 			      p_err("--severity '%s': want low, medium, high or critical", optarg);
 			break;
+		case 'f':
+			a->follow = true;
+			ret = OPT_NEXT;
+			break;
 		default:
-			ret = common_opt(c, argv);
+			ret = list_opt(c, &a->lines, &a->reverse);
+			if (ret == OPT_OTHER)
+				ret = common_opt(c, argv);
 		}
 		if (ret != OPT_NEXT)
 			return ret;
 	}
 	if (optind < argc)
 		return p_err("incidents: unexpected argument '%s'", argv[optind]);
-	if (*until_set && q->since > q->until)
+	if (a->until_set && q->since > q->until)
 		return p_err("--since is after --until");
-	return OPT_NEXT;
+	if (a->follow && a->reverse)
+		return p_err("incidents: -f prints new incidents last; it does not go with -r");
+	return format_check();
+}
+
+#define FOLLOW_MS 250 /* how often -f looks for new incidents */
+
+/* -f: poll for incidents committed after top, in commit (id) order, each
+ * printed once: a round lists ids in (after, max id at the round's start],
+ * and a round cut short by an error resumes after the last id printed.
+ * A store error is said once and retried (polrecd restarting); exit 0 at
+ * SIGINT, SIGTERM or SIGPIPE, or when the reader of stdout is gone. */
+static int follow_incidents(struct pr_store *s, struct incidents_args *a, struct list_ctx *ctx,
+			    int64_t top)
+{
+	bool failing = false;
+	int64_t max;
+	long n;
+
+	if (pr_follow_signals())
+		return p_err("incidents -f: cannot catch signals: %s", strerror(errno));
+	ctx->collect = false;
+	ctx->limit = -1;
+	ctx->last_id = top;
+	a->q.order = PR_ORDER_ID;
+	while (pr_follow_sleep(FOLLOW_MS)) {
+		n = pr_store_max_incident_id(s, &max);
+		if (!n && max > ctx->last_id) {
+			a->q.after_id = ctx->last_id;
+			a->q.upto_id = max;
+			n = pr_store_list_incidents(s, &a->q, incident_cb, ctx);
+			if (n >= 0)
+				ctx->last_id = max; /* the non-matching ones too */
+		}
+		if (reader_quit(ctx->err, true))
+			return EXIT_FOUND;
+		if (ctx->err) {
+			errno = ctx->err;
+			return output_err();
+		}
+		/* a note, not an end: stderr only (escaped), and polq goes on */
+		if (n < 0 && !failing)
+			p_none("incidents -f: %s: %s; still trying", store_dir, pr_store_errmsg(s));
+		failing = n < 0;
+	}
+	return EXIT_FOUND;
 }
 
 static int do_incidents(int argc, char **argv)
 {
-	struct pr_query q = { 0 };
+	struct incidents_args a = { .lines = -1 };
 	struct list_ctx ctx = { 0 };
 	struct pr_store *s;
-	bool until_set = false;
-	long n;
+	bool newest_first;
+	int64_t top = 0;
+	long n = 0;
 	int ret;
 
-	ret = parse_incidents(argc, argv, &q, &until_set);
+	ret = parse_incidents(argc, argv, &a);
 	if (ret != OPT_NEXT)
 		return ret;
 	/* until 0 (the epoch itself) would read as "unbounded" in the store. */
-	if (until_set && !q.until)
+	if (a.until_set && !a.q.until)
 		return p_none("no incidents match");
 	if (open_store(&s))
 		return EXIT_ERROR;
-	n = pr_store_list_incidents(s, &q, incident_cb, &ctx);
-	if (ctx.err) {
-		errno = ctx.err;
-		ret = output_err();
-	} else if (n < 0) {
+	/* -f: what is there now, then what comes after it */
+	if (a.follow && pr_store_max_incident_id(s, &top)) {
 		ret = store_err(s);
-	} else {
-		ret = ctx.shown ? EXIT_FOUND : p_none("no incidents match");
+		pr_store_close(s);
+		return ret;
 	}
+	list_setup(&ctx, a.lines, a.reverse, &newest_first);
+	a.q.order = newest_first ? PR_ORDER_TIME_DESC : PR_ORDER_TIME;
+	a.q.upto_id = top;
+	ctx.follow = a.follow;
+	output_begin(!a.follow);
+	if (!a.follow || top > 0)
+		n = pr_store_list_incidents(s, &a.q, incident_cb, &ctx);
+	if (!a.follow) {
+		ret = list_finish(s, &ctx, n, "no incidents match");
+	} else if (n < 0 || ctx.err) {
+		ret = reader_quit(ctx.err, true) ? EXIT_FOUND : list_finish(s, &ctx, n, NULL);
+	} else if (list_flush(&ctx)) {
+		ret = reader_quit(ctx.err, true) ? EXIT_FOUND : (errno = ctx.err, output_err());
+	} else {
+		ret = follow_incidents(s, &a, &ctx, top);
+	}
+	list_free(&ctx);
 	pr_store_close(s);
 	return ret;
 }
@@ -397,7 +739,7 @@ static int do_show(int argc, char **argv)
 	int64_t id;
 	int ret, first;
 
-	ret = parse_plain(argc, argv, 1, "an incident ID", &first);
+	ret = parse_plain(argc, argv, 1, "an incident ID", &first, true);
 	if (ret != OPT_NEXT)
 		return ret;
 	if (!parse_incident_id(argv[first], &id))
@@ -410,6 +752,7 @@ static int do_show(int argc, char **argv)
 	} else if (ret > 0) {
 		ret = p_none("no incident %" PRId64, id);
 	} else {
+		output_begin(true);
 		ret = json_output ? emit_json(pr_json_incident_full(full))
 				  : pr_text_incident_full(stdout, full);
 		ret = ret ? output_err() : EXIT_FOUND;
@@ -465,7 +808,7 @@ static int parse_pcap(int argc, char **argv, struct pcap_args *a)
 		return p_err("pcap: --json and -o - both want stdout");
 	if (!strcmp(a->out, "-") && isatty(STDOUT_FILENO))
 		return p_err("pcap: refusing to write a capture to a terminal (use -o FILE, or a pipe)");
-	return OPT_NEXT;
+	return format_check();
 }
 
 /* The output: stdout (a dup, the dumper closes it), a new file, or with
@@ -566,7 +909,8 @@ static int do_pcap(int argc, char **argv)
 
 struct timeline_args {
 	uint64_t since, until;
-	bool until_set;
+	bool until_set, reverse;
+	long lines; /* -n; -1 = all */
 	uint32_t pid;
 	uint64_t start_boot;
 };
@@ -574,16 +918,18 @@ struct timeline_args {
 static int parse_timeline(int argc, char **argv, struct timeline_args *a)
 {
 	static const struct option opts[] = {
-		COMMON_LONGOPTS,
+		LIST_LONGOPTS,
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "process", required_argument, NULL, OPT_PROCESS },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "reverse", no_argument, NULL, 'r' },
 		{ 0 },
 	};
 	int c, ret;
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, LIST_SHORTOPTS "n:r", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SINCE:
 			ret = parse_when("--since", optarg, &a->since);
@@ -597,7 +943,9 @@ static int parse_timeline(int argc, char **argv, struct timeline_args *a)
 			      p_err("--process '%s': want PID or PID:START", optarg) : OPT_NEXT;
 			break;
 		default:
-			ret = common_opt(c, argv);
+			ret = list_opt(c, &a->lines, &a->reverse);
+			if (ret == OPT_OTHER)
+				ret = common_opt(c, argv);
 		}
 		if (ret != OPT_NEXT)
 			return ret;
@@ -606,29 +954,35 @@ static int parse_timeline(int argc, char **argv, struct timeline_args *a)
 		return p_err("timeline: unexpected argument '%s'", argv[optind]);
 	if (a->until_set && a->since > a->until)
 		return p_err("--since is after --until");
-	return OPT_NEXT;
+	return format_check();
+}
+
+struct timeline_rec {
+	const struct pr_event_rec *e;
+	int64_t incident_id;
+};
+
+static int render_timeline(FILE *f, const void *rec)
+{
+	const struct timeline_rec *r = rec;
+
+	return json_output ? json_line(f, pr_json_timeline_event(r->e, r->incident_id))
+			   : pr_text_timeline_event(f, r->e, r->incident_id);
 }
 
 static int timeline_cb(const struct pr_event_rec *e, int64_t incident_id, void *arg)
 {
-	struct list_ctx *ctx = arg;
-	int err;
+	struct timeline_rec r = { e, incident_id };
 
-	err = json_output ? emit_json(pr_json_timeline_event(e, incident_id))
-			  : pr_text_timeline_event(stdout, e, incident_id);
-	if (err) {
-		ctx->err = errno ? errno : EIO;
-		return 1;
-	}
-	ctx->shown++;
-	return 0;
+	return list_record(arg, render_timeline, &r);
 }
 
 static int do_timeline(int argc, char **argv)
 {
-	struct timeline_args a = { 0 };
+	struct timeline_args a = { .lines = -1 };
 	struct list_ctx ctx = { 0 };
 	struct pr_store *s;
+	bool newest_first;
 	long n;
 	int ret;
 
@@ -640,15 +994,13 @@ static int do_timeline(int argc, char **argv)
 		return p_none("no recorded events match");
 	if (open_store(&s))
 		return EXIT_ERROR;
-	n = pr_store_timeline(s, a.since, a.until, a.pid, a.start_boot, timeline_cb, &ctx);
-	if (ctx.err) {
-		errno = ctx.err;
-		ret = output_err();
-	} else if (n < 0) {
-		ret = store_err(s);
-	} else {
-		ret = ctx.shown ? EXIT_FOUND : p_none("no recorded events match");
-	}
+	list_setup(&ctx, a.lines, a.reverse, &newest_first);
+	output_begin(true);
+	n = (newest_first ? pr_store_timeline_rev : pr_store_timeline)(s, a.since, a.until, a.pid,
+								      a.start_boot, timeline_cb,
+								      &ctx);
+	ret = list_finish(s, &ctx, n, "no recorded events match");
+	list_free(&ctx);
 	pr_store_close(s);
 	return ret;
 }
@@ -685,7 +1037,7 @@ static int do_tree(int argc, char **argv)
 	int ret, first;
 	size_t i;
 
-	ret = parse_plain(argc, argv, 1, "PID or PID:START", &first);
+	ret = parse_plain(argc, argv, 1, "PID or PID:START", &first, true);
 	if (ret != OPT_NEXT)
 		return ret;
 	if (pr_parse_process_id(argv[first], &pid, &start))
@@ -697,6 +1049,7 @@ static int do_tree(int argc, char **argv)
 	} else if (!found.n) {
 		ret = p_none("no recorded process %s", argv[first]);
 	} else {
+		output_begin(true);
 		for (i = 0, ret = EXIT_FOUND; i < found.n && ret == EXIT_FOUND; i++)
 			ret = show_tree(s, &found.v[i], i == 0);
 	}
@@ -851,7 +1204,7 @@ static int do_stats(int argc, char **argv)
 	struct pr_store *s;
 	int ret, first;
 
-	ret = parse_plain(argc, argv, 0, NULL, &first);
+	ret = parse_plain(argc, argv, 0, NULL, &first, true);
 	if (ret != OPT_NEXT)
 		return ret;
 	if (open_store(&s))
@@ -859,6 +1212,7 @@ static int do_stats(int argc, char **argv)
 	if (pr_store_stats(s, &st) < 0) {
 		ret = store_err(s);
 	} else {
+		output_begin(true);
 		ret = print_stats(s, &st) ? output_err() : EXIT_FOUND;
 		pr_stats_free(&st);
 	}
@@ -903,7 +1257,7 @@ static int do_policies(int argc, char **argv)
 	int64_t id = 0;
 	int ret, first;
 
-	ret = parse_plain(argc, argv, -1, NULL, &first);
+	ret = parse_plain(argc, argv, -1, NULL, &first, true);
 	if (ret != OPT_NEXT)
 		return ret;
 	if (first < argc && !parse_incident_id(argv[first], &id))
@@ -965,7 +1319,7 @@ static int parse_verify(int argc, char **argv, struct verify_args *a)
 		return p_err("verify: unexpected argument '%s'", argv[optind]);
 	if (!a->checkpoint != !a->pubkey)
 		return p_err("verify: --checkpoint FILE and --pubkey PUB.pem go together");
-	return OPT_NEXT;
+	return format_check();
 }
 
 static int verify_report(const struct verify_args *a, int bad, const struct pr_verify_result *r)
@@ -1090,7 +1444,7 @@ static int parse_out(int argc, char **argv, struct out_args *a, bool want_id, bo
 		return p_err("%s: -o %s is required", argv[0], want_id ? "DIR" : "FILE");
 	if (want_key && !a->key)
 		return p_err("%s: --key PRIVATE_KEY.pem is required", argv[0]);
-	return OPT_NEXT;
+	return format_check();
 }
 
 /* The signing key must not live in the store it vouches for. */
@@ -1214,7 +1568,7 @@ static int do_verify_bundle(int argc, char **argv)
 	char msg[1024];
 	int ret, first, files, records;
 
-	ret = parse_plain(argc, argv, 1, "a bundle directory", &first);
+	ret = parse_plain(argc, argv, 1, "a bundle directory", &first, false);
 	if (ret != OPT_NEXT)
 		return ret;
 	ret = pr_bundle_verify(argv[first], &files, &records, msg, sizeof(msg));
@@ -1267,63 +1621,117 @@ static int do_version(void)
 struct cmd {
 	const char *name;
 	int (*func)(int argc, char **argv);
+	bool listing; /* takes -o FORMAT (else -o, if any, is a path) */
 };
 
 static const struct cmd cmds[] = {
-	{ "incidents", do_incidents },
-	{ "show", do_show },
-	{ "timeline", do_timeline },
-	{ "tree", do_tree },
-	{ "pcap", do_pcap },
-	{ "stats", do_stats },
-	{ "policies", do_policies },
-	{ "verify", do_verify },
-	{ "verify-bundle", do_verify_bundle },
-	{ "checkpoint", do_checkpoint },
-	{ "export", do_export },
-	{ "help", do_help },
+	{ "incidents", do_incidents, true },
+	{ "show", do_show, true },
+	{ "timeline", do_timeline, true },
+	{ "tree", do_tree, true },
+	{ "pcap", do_pcap, false },
+	{ "stats", do_stats, true },
+	{ "policies", do_policies, true },
+	{ "verify", do_verify, false },
+	{ "verify-bundle", do_verify_bundle, false },
+	{ "checkpoint", do_checkpoint, false },
+	{ "export", do_export, false },
+	{ "help", do_help, false },
 	{ 0 },
 };
 
-/* An exact name, or the one command the prefix selects. */
-static int cmd_select(int argc, char **argv)
+/* An exact name, or the command the prefix selects; *other set too when
+ * the prefix is ambiguous; NULL when unknown. */
+static const struct cmd *cmd_find(const char *name, const struct cmd **other)
 {
 	const struct cmd *c, *match = NULL;
-	size_t len = strlen(argv[0]);
+	size_t len = strlen(name);
 
+	*other = NULL;
 	for (c = cmds; len && c->name; c++) {
-		if (strncmp(c->name, argv[0], len))
+		if (strncmp(c->name, name, len))
 			continue;
 		if (!c->name[len]) {
-			match = c;
-			break;
+			*other = NULL;
+			return c;
 		}
-		if (match)
-			return p_err("ambiguous command '%s': %s or %s?", argv[0], match->name,
-				     c->name);
-		match = c;
+		if (!match)
+			match = c;
+		else if (!*other)
+			*other = c;
 	}
+	return match;
+}
+
+static int cmd_select(int argc, char **argv)
+{
+	const struct cmd *match, *other;
+
+	match = cmd_find(argv[0], &other);
+	if (other)
+		return p_err("ambiguous command '%s': %s or %s?", argv[0], match->name,
+			     other->name);
 	if (!match)
 		return p_err("unknown command '%s' (try 'polq help')", argv[0]);
+	cmd_name = match->name;
 	return match->func(argc, argv);
 }
 
-/* JSON mode must be known before the first error is reported, and
- * --json may come after the command: look for it ahead of parsing. */
+/* The value of -o/--output in argv[*i] (consuming the next word for the
+ * separate form), or NULL. */
+static const char *output_arg(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+		return *i + 1 < argc ? argv[++*i] : NULL;
+	if (!strncmp(a, "--output=", 9))
+		return a + 9;
+	if (!strncmp(a, "-o", 2))
+		return a + 2;
+	return NULL;
+}
+
+/* JSON mode must be known before the first error is reported, and --json
+ * or -o json may come after the option in error: look ahead. The last
+ * one given wins, as in parsing. -o is a format before the command and
+ * after a listing command; after pcap, export and checkpoint a path. */
 static bool wants_json(int argc, char **argv)
 {
+	const struct cmd *c = NULL, *other;
+	bool json = false, command = false;
+	const char *v;
 	int i;
 
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
-			return true;
-	return false;
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json") || !strcmp(a, "-j")) {
+			json = true;
+			continue;
+		}
+		if (!command && (!strcmp(a, "--store") || !strcmp(a, "-s"))) {
+			i++;
+			continue;
+		}
+		if (!command && a[0] != '-') {
+			command = true;
+			c = cmd_find(a, &other);
+			continue;
+		}
+		if (command && (!c || !c->listing))
+			continue;
+		v = output_arg(argc, argv, &i);
+		if (v)
+			json = !strcmp(v, "json");
+	}
+	return json;
 }
 
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		COMMON_LONGOPTS,
+		LIST_LONGOPTS,
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
@@ -1332,13 +1740,19 @@ static int run(int argc, char **argv)
 
 	if (env && *env)
 		store_dir = env;
+	set_format(FMT_TEXT);
+	color_mode = PR_COLOR_AUTO;
+	no_pager = false;
+	cmd_name = NULL;
+	reader_gone = false;
+	pr_text_color(false);
 	json_output = wants_json(argc, argv);
 	opterr = 0;
 	/* '+': stop at the command; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+" COMMON_SHORTOPTS "V", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" LIST_SHORTOPTS "V", opts, NULL)) != -1) {
 		if (c == 'V')
 			return do_version();
-		ret = common_opt(c, argv);
+		ret = c == 'o' ? format_opt(optarg) : common_opt(c, argv);
 		if (ret != OPT_NEXT)
 			return ret;
 	}
@@ -1351,9 +1765,11 @@ int main(int argc, char **argv)
 {
 	int ret = run(argc, argv);
 
-	if (fflush(stdout) || ferror(stdout)) {
+	if (!reader_gone && (fflush(stdout) || ferror(stdout)) &&
+	    !reader_quit(errno, false)) {
 		json_output = false; /* stdout is what failed */
-		return p_err("writing output: %s", strerror(errno));
+		ret = p_err("writing output: %s", strerror(errno));
 	}
+	pr_pager_end();
 	return ret;
 }

@@ -541,59 +541,239 @@ int pr_parse_rfc3339(const char *s, uint64_t *ns)
 	return 0;
 }
 
-static uint64_t unit_ns(char c)
+/* Duration units, as systemd.time(7) spells them (months and years are
+ * left out: their length varies, and "M" would be one letter from "m"). */
+static const struct {
+	const char *name;
+	uint64_t ns;
+} units[] = {
+	{ "usec", 1000 }, { "us", 1000 },
+	{ "msec", 1000000 }, { "ms", 1000000 },
+	{ "seconds", NSEC_PER_SEC }, { "second", NSEC_PER_SEC }, { "sec", NSEC_PER_SEC },
+	{ "s", NSEC_PER_SEC },
+	{ "minutes", 60 * NSEC_PER_SEC }, { "minute", 60 * NSEC_PER_SEC },
+	{ "min", 60 * NSEC_PER_SEC }, { "m", 60 * NSEC_PER_SEC },
+	{ "hours", 3600 * NSEC_PER_SEC }, { "hour", 3600 * NSEC_PER_SEC },
+	{ "hr", 3600 * NSEC_PER_SEC }, { "h", 3600 * NSEC_PER_SEC },
+	{ "days", 86400 * NSEC_PER_SEC }, { "day", 86400 * NSEC_PER_SEC },
+	{ "d", 86400 * NSEC_PER_SEC },
+	{ "weeks", 7 * 86400 * NSEC_PER_SEC }, { "week", 7 * 86400 * NSEC_PER_SEC },
+	{ "w", 7 * 86400 * NSEC_PER_SEC },
+};
+
+/* The unit at s[0..end) (longest name first, as the table is ordered
+ * within each unit), not followed by another letter; advances *p. 0 if
+ * none. */
+static uint64_t take_unit(const char **p, const char *end)
 {
-	switch (c) {
-	case 's': return NSEC_PER_SEC;
-	case 'm': return 60 * NSEC_PER_SEC;
-	case 'h': return 3600 * NSEC_PER_SEC;
-	case 'd': return 86400 * NSEC_PER_SEC;
-	case 'w': return 7 * 86400 * NSEC_PER_SEC;
+	size_t i, n, left = (size_t)(end - *p);
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		n = strlen(units[i].name);
+		if (n <= left && !strncmp(*p, units[i].name, n) &&
+		    (n == left || !isalpha((unsigned char)(*p)[n]))) {
+			*p += n;
+			return units[i].ns;
+		}
 	}
 	return 0;
 }
 
-int pr_parse_duration(const char *s, uint64_t *ns)
+/* A duration in s[0..end). */
+static int parse_duration_n(const char *s, const char *end, uint64_t *ns)
 {
 	uint64_t total = 0, v, unit;
 
-	if (!*s)
+	if (s == end)
 		return -EINVAL;
-	while (*s) {
+	while (s < end) {
 		if (!isdigit((unsigned char)*s))
 			return -EINVAL;
-		for (v = 0; isdigit((unsigned char)*s); s++) {
+		for (v = 0; s < end && isdigit((unsigned char)*s); s++) {
 			if (__builtin_mul_overflow(v, 10, &v) ||
 			    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
 				return -ERANGE;
 		}
-		unit = unit_ns(*s);
+		while (s < end && *s == ' ')
+			s++;
+		unit = take_unit(&s, end);
 		if (!unit)
 			return -EINVAL;
-		s++;
 		if (__builtin_mul_overflow(v, unit, &v) || __builtin_add_overflow(total, v, &total))
 			return -ERANGE;
+		/* "1h 30min": spaces between parts, never at the end */
+		while (s + 1 < end && *s == ' ' && (s[1] == ' ' || isdigit((unsigned char)s[1])))
+			s++;
 	}
 	*ns = total;
 	return 0;
 }
 
-int pr_parse_when(const char *s, uint64_t now, uint64_t *ns)
+int pr_parse_duration(const char *s, uint64_t *ns)
 {
-	uint64_t d;
-	int err;
+	return parse_duration_n(s, s + strlen(s), ns);
+}
 
-	/* A date starts with four digits and '-'; a duration never has a '-'. */
-	if (strlen(s) > 4 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
-	    isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-')
-		return pr_parse_rfc3339(s, ns);
-	err = pr_parse_duration(s, &d);
+/* Local civil time (mktime, so $TZ and DST as the system knows them) plus
+ * frac ns into epoch ns. Fields must already be in range. */
+static int local_ns(struct tm *tm, uint64_t frac, uint64_t *ns)
+{
+	time_t t;
+
+	tm->tm_isdst = -1;
+	t = mktime(tm);
+	if (t < 0)  /* before 1970, or mktime failed (-1) */
+		return -ERANGE;
+	if ((uint64_t)t > (UINT64_MAX - frac) / NSEC_PER_SEC)
+		return -ERANGE;
+	*ns = (uint64_t)t * NSEC_PER_SEC + frac;
+	return 0;
+}
+
+/* "HH:MM" or "HH:MM:SS[.frac]" at *p into tm and *frac. */
+static bool take_clock(const char **p, struct tm *tm, uint64_t *frac)
+{
+	int h, mi, sec = 0;
+
+	*frac = 0;
+	if (!take_digits(p, 2, &h) || !take_char(p, ":") || !take_digits(p, 2, &mi))
+		return false;
+	if (take_char(p, ":")) {
+		if (!take_digits(p, 2, &sec))
+			return false;
+		if (take_char(p, ".") && !take_fraction(p, frac))
+			return false;
+	}
+	if (h > 23 || mi > 59 || sec > 60)
+		return false;
+	tm->tm_hour = h;
+	tm->tm_min = mi;
+	tm->tm_sec = sec;
+	return true;
+}
+
+/* journalctl's local forms: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.frac]]"
+ * ('T' for the space too), in the local time zone. */
+static int parse_local_date(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	uint64_t frac = 0;
+	int y, mo, d;
+
+	if (!take_digits(&s, 4, &y) || !take_char(&s, "-") || !take_digits(&s, 2, &mo) ||
+	    !take_char(&s, "-") || !take_digits(&s, 2, &d))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -EINVAL;
+	if (*s && (!take_char(&s, "Tt ") || !take_clock(&s, &tm, &frac)))
+		return -EINVAL;
+	if (*s)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	return local_ns(&tm, frac, ns);
+}
+
+/* Local midnight, days after (or before) the day of now; or with clock
+ * set, that time of today. */
+static int local_day(uint64_t now, int days, const char *clock, uint64_t *ns)
+{
+	time_t t = (time_t)(now / NSEC_PER_SEC);
+	uint64_t frac = 0;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm))
+		return -ERANGE;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	if (clock && (!take_clock(&clock, &tm, &frac) || *clock))
+		return -EINVAL;
+	tm.tm_mday += days; /* mktime normalises the month */
+	return local_ns(&tm, frac, ns);
+}
+
+/* "@SECONDS[.frac]" since the epoch. */
+static int parse_epoch(const char *s, uint64_t *ns)
+{
+	uint64_t v = 0, frac = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+			return -ERANGE;
+	}
+	if (take_char(&s, ".") && !take_fraction(&s, &frac))
+		return -EINVAL;
+	if (*s)
+		return -EINVAL;
+	if (v > (UINT64_MAX - frac) / NSEC_PER_SEC)
+		return -ERANGE;
+	*ns = v * NSEC_PER_SEC + frac;
+	return 0;
+}
+
+/* "-DUR", "+DUR", "DUR ago" or a bare "DUR" (that long ago). */
+static int parse_relative(const char *s, uint64_t now, uint64_t *ns)
+{
+	static const char ago[] = " ago";
+	size_t len = strlen(s), alen = sizeof(ago) - 1;
+	int sign = -1, err;
+	uint64_t d;
+
+	if (*s == '+' || *s == '-') {
+		sign = *s == '+' ? 1 : -1;
+		s++;
+		len--;
+	} else if (len > alen && !strcmp(s + len - alen, ago)) {
+		len -= alen;
+	}
+	err = parse_duration_n(s, s + len, &d);
 	if (err)
 		return err;
-	if (d > now)
+	if (sign < 0) {
+		if (d > now)
+			return -ERANGE;
+		*ns = now - d;
+		return 0;
+	}
+	if (__builtin_add_overflow(now, d, ns))
 		return -ERANGE;
-	*ns = now - d;
 	return 0;
+}
+
+static bool starts_with_date(const char *s)
+{
+	return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+	       isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-';
+}
+
+int pr_parse_when(const char *s, uint64_t now, uint64_t *ns)
+{
+	static const struct {
+		const char *word;
+		int days;
+	} words[] = { { "yesterday", -1 }, { "today", 0 }, { "tomorrow", 1 } };
+	int err;
+
+	if (!strcmp(s, "now")) {
+		*ns = now;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(s, words[i].word))
+			return local_day(now, words[i].days, NULL, ns);
+	if (*s == '@')
+		return parse_epoch(s + 1, ns);
+	if (starts_with_date(s)) {
+		/* with a zone it is RFC 3339 (UTC); without, local time */
+		err = pr_parse_rfc3339(s, ns);
+		return err == -EINVAL ? parse_local_date(s, ns) : err;
+	}
+	if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) && s[2] == ':')
+		return local_day(now, 0, s, ns);
+	return parse_relative(s, now, ns);
 }
 
 char *pr_fmt_offset(int64_t ns, char buf[PR_OFFSET_LEN])
@@ -1142,6 +1322,55 @@ struct json_object *pr_json_stats(const struct pr_stats *st)
 			return -1;  \
 	} while (0)
 
+/* ---- colour: SGR codes, only ever these, only around escaped text ---- */
+
+static bool color_on;
+
+void pr_text_color(bool on)
+{
+	color_on = on;
+}
+
+/* The colour of a severity word, NULL for none (colour off, or a value
+ * that is not one of the four). */
+static const char *severity_sgr(const char *sev)
+{
+	static const struct {
+		const char *name, *sgr;
+	} sev_sgr[] = {
+		{ "critical", PR_SGR_CRITICAL },
+		{ "high", PR_SGR_HIGH },
+		{ "medium", PR_SGR_MEDIUM },
+		{ "low", PR_SGR_LOW },
+	};
+
+	for (size_t i = 0; color_on && sev && i < sizeof(sev_sgr) / sizeof(sev_sgr[0]); i++)
+		if (!strcmp(sev, sev_sgr[i].name))
+			return sev_sgr[i].sgr;
+	return NULL;
+}
+
+/* Start (code) or end (PR_SGR_RESET) a coloured run; nothing for NULL. */
+static int sgr(FILE *f, const char *code)
+{
+	return code && color_on && fputs(code, f) < 0 ? -1 : 0;
+}
+
+static int sgr_end(FILE *f, const char *code)
+{
+	return sgr(f, code ? PR_SGR_RESET : NULL);
+}
+
+/* A severity word, escaped, in its colour. */
+static int text_severity(FILE *f, const char *sev, unsigned int flags)
+{
+	const char *code = severity_sgr(sev);
+
+	if (sgr(f, code) || pr_esc_puts(f, sev, flags) || sgr_end(f, code))
+		return -1;
+	return 0;
+}
+
 static const char *or_else(const char *s, const char *dflt)
 {
 	return s && *s ? s : dflt;
@@ -1157,7 +1386,7 @@ int pr_text_incident_line(FILE *f, const struct pr_incident_rec *inc)
 	char t[PR_TIME_LEN];
 
 	TRY(fprintf(f, "%" PRId64 "  %s  ", inc->id, pr_fmt_time(inc->time, t)));
-	TRY(pr_esc_puts(f, or_dash(inc->severity), PR_ESC_WORD));
+	TRY(text_severity(f, or_dash(inc->severity), PR_ESC_WORD));
 	TRY(fputs("  ", f));
 	TRY(pr_esc_puts(f, or_dash(inc->policy), PR_ESC_WORD));
 	TRY(fputs("  ", f));
@@ -1290,13 +1519,17 @@ static int text_what(FILE *f, const struct pr_incident_rec *inc)
 	TRY(fputs("WHAT\n", f));
 	TRY(text_field(f, "expectation:", inc->policy));
 	TRY(text_field(f, "rule:", inc->rule));
-	TRY(text_field(f, "severity:", inc->severity));
+	TRY(fprintf(f, "  %-13s", "severity:"));
+	TRY(text_severity(f, inc->severity, 0));
+	TRY(fputc('\n', f));
 	TRY(text_field(f, "expected:", inc->expected));
 	TRY(text_field(f, "actual:", inc->actual));
 	TRY(fprintf(f, "  %-13s", "action:"));
+	TRY(sgr(f, PR_SGR_VIOLATION));
 	TRY(pr_esc_puts(f, inc->action, PR_ESC_WORD));
 	TRY(fputc(' ', f));
 	TRY(pr_esc_puts(f, inc->path, PR_ESC_WORD));
+	TRY(sgr_end(f, PR_SGR_VIOLATION));
 	TRY(fputc('\n', f));
 	if (inc->net)
 		TRY(text_net(f, inc->net));
@@ -1368,6 +1601,9 @@ static int text_event_head(FILE *f, const struct pr_event_rec *e, int mark,
 {
 	char t[PR_TIME_LEN];
 
+	/* a violation's line is coloured to its end (the caller's '\n') */
+	if (mark != PR_MARK_CONTEXT)
+		TRY(sgr(f, PR_SGR_VIOLATION));
 	TRY(fputs(mark == PR_MARK_CONTEXT ? "   " : "=> ", f));
 	if (offset)
 		TRY(fprintf(f, "%*s  ", width, offset));
@@ -1399,6 +1635,7 @@ static int text_event(FILE *f, const struct pr_event_rec *e, int mark, const cha
 	TRY(text_event_head(f, e, mark, offset, width));
 	TRY(fprintf(f, "  %" PRIu32 "  ", e->pid));
 	TRY(text_event_tail(f, e));
+	TRY(sgr_end(f, mark != PR_MARK_CONTEXT ? PR_SGR_VIOLATION : NULL));
 	TRY(fputc('\n', f));
 	return 0;
 }
@@ -1410,7 +1647,9 @@ int pr_text_timeline_event(FILE *f, const struct pr_event_rec *e, int64_t incide
 	TRY(text_event_head(f, e, e->mark, NULL, 0));
 	TRY(fprintf(f, "  %s  ", pr_fmt_process_id(e->pid, e->start_boot, id)));
 	TRY(text_event_tail(f, e));
-	TRY(fprintf(f, "  incident %" PRId64 "\n", incident_id));
+	TRY(fprintf(f, "  incident %" PRId64, incident_id));
+	TRY(sgr_end(f, e->mark != PR_MARK_CONTEXT ? PR_SGR_VIOLATION : NULL));
+	TRY(fputc('\n', f));
 	return 0;
 }
 

@@ -84,17 +84,33 @@ int pr_json_print(FILE *f, struct json_object *o);
 /* RFC 3339 UTC with 9 fractional digits of epoch ns t; returns buf. */
 char *pr_fmt_time(uint64_t t, char buf[PR_TIME_LEN]);
 
-/* "30s", "15m", "1h", "2d", "1w", "1h30m": one or more <digits><unit>
- * (s, m, h, d, w) into ns. 0, -EINVAL (syntax), -ERANGE (overflow). */
+/* "30s", "15m", "1h", "2d", "1w", "1h30m", "1h 30min", "500ms": one or more
+ * <digits>[spaces]<unit>, parts optionally separated by spaces, into ns.
+ * Units (systemd.time(7)): us usec, ms msec, s sec second(s), m min
+ * minute(s), h hr hour(s), d day(s), w week(s). 0, -EINVAL (syntax),
+ * -ERANGE (overflow). */
 int pr_parse_duration(const char *s, uint64_t *ns);
 /* RFC 3339: "2026-11-26T09:00:00Z", optional fraction (digits past the
  * ninth are ignored), "Z" or "+hh:mm"/"-hh:mm"; 't', 'z' and a space for
  * 'T' accepted. Into epoch ns. 0, -EINVAL, -ERANGE (before 1970, or past
  * what 64-bit ns hold). */
 int pr_parse_rfc3339(const char *s, uint64_t *ns);
-/* A --since/--until argument: RFC 3339, or a duration meaning "that long
- * before now" (now in epoch ns). 0, -EINVAL, -ERANGE. */
+/* A --since/--until argument, the forms journalctl takes (now in epoch ns):
+ * - RFC 3339 with "Z" or an offset (as pr_parse_rfc3339);
+ * - local time, as mktime(3) reads $TZ: "YYYY-MM-DD", "YYYY-MM-DD HH:MM",
+ *   "YYYY-MM-DD HH:MM:SS[.frac]" ('T' for the space too), and "HH:MM[:SS]"
+ *   (today); "today", "yesterday", "tomorrow" (local midnight);
+ * - "now"; "@SECONDS[.frac]" since the epoch;
+ * - relative: "-DURATION" and "DURATION ago" before now, "+DURATION" after,
+ *   and a bare "DURATION" (pr_parse_duration) that long before now.
+ * 0, -EINVAL, -ERANGE (before 1970 or past 2554). */
 int pr_parse_when(const char *s, uint64_t now, uint64_t *ns);
+
+/* The accepted forms of pr_parse_when, one line for an error message. */
+#define PR_WHEN_FORMS                                                           \
+	"RFC 3339 (2026-11-26T09:00:00Z, 2026-11-26T10:00:00.5+01:00), local "  \
+	"\"2026-11-26 09:00:00\", \"2026-11-26 09:00\", 2026-11-26 or 09:00, "      \
+	"today, yesterday, tomorrow, now, @EPOCH, -1h, +5m, \"5min ago\" or 1h30m (ago)"
 
 /* A signed offset from a reference time (an event relative to its
  * incident's violation), ms precision, truncated toward zero, always with
@@ -167,6 +183,18 @@ int pr_text_timeline_event(FILE *f, const struct pr_event_rec *e, int64_t incide
 /* {time, time_ns, kind, pid, process_id, path, path2 (when set), detail,
  * mark, incident} */
 struct json_object *pr_json_timeline_event(const struct pr_event_rec *e, int64_t incident_id);
+
+/* Colour in the text renderers (default off; polq turns it on for a
+ * terminal): severity words and the violation's lines. The only bytes
+ * added are these SGR codes, around already escaped text, so no stored
+ * byte can start, end or forge one. */
+#define PR_SGR_CRITICAL "\033[1;31m"
+#define PR_SGR_HIGH "\033[31m"
+#define PR_SGR_MEDIUM "\033[33m"
+#define PR_SGR_LOW "\033[36m"
+#define PR_SGR_VIOLATION "\033[1;35m"
+#define PR_SGR_RESET "\033[0m"
+void pr_text_color(bool on);
 
 /* One line: ID TIME SEVERITY POLICY RULE KIND PID EXE PATH. */
 int pr_text_incident_line(FILE *f, const struct pr_incident_rec *inc);

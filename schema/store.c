@@ -202,11 +202,22 @@ static void arena_reset(struct arena *a)
 	"SELECT " INC_COLS("i.") ", p.id, " PROC_COLS("p.") ", " net ", "     \
 	follow " FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
 #define NET_JOIN " LEFT JOIN incident_network n ON n.incident_id = i.id"
-#define INC_LIST_WHERE                                                       \
+/* order: INC_BY_TIME, INC_BY_TIME_DESC, INC_BY_ID (enum pr_order) */
+#define INC_LIST_WHERE(order)                                                \
 	" WHERE i.time >= ?1 AND i.time < ?2"                                \
 	" AND (?3 IS NULL OR i.policy = ?3)"                                 \
 	" AND (?4 IS NULL OR i.severity = ?4)"                               \
-	" ORDER BY i.time, i.id"
+	" AND i.id > ?5 AND i.id <= ?6"                                      \
+	" ORDER BY " order
+#define INC_BY_TIME "i.time, i.id"
+#define INC_BY_TIME_DESC "i.time DESC, i.id DESC"
+#define INC_BY_ID "i.id"
+/* the listing of each schema version: 3 (follow), 2 (network), 1 */
+#define INC_LIST_V3(order) \
+	INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN INC_LIST_WHERE(order)
+#define INC_LIST_V2(order) \
+	INC_SELECT(NET_COLS("n."), FOLLOW_CONSTS) NET_JOIN INC_LIST_WHERE(order)
+#define INC_LIST_V1(order) INC_SELECT(NET_NULLS, FOLLOW_CONSTS) INC_LIST_WHERE(order)
 
 /* mark: "mark", or "0" before version 3. */
 #define GET_EVENTS_SQL(mark)                                                 \
@@ -221,10 +232,16 @@ static void arena_reset(struct arena *a)
 	" ORDER BY time, iid, seq"
 /* Duplicates (the same event stored with several incidents) come next to
  * each other, the one to keep first. */
-#define TIMELINE_SQL(mark, where)                                            \
+#define TIMELINE_SQL(mark, where, order)                                     \
 	"SELECT " EVENT_COLS ", " mark " AS mk, incident_id FROM incident_events" \
-	" WHERE time >= ?1 AND time < ?2" where                              \
-	" ORDER BY time, pid, start_boot, kind, path, mk DESC, incident_id, seq"
+	" WHERE time >= ?1 AND time < ?2" where " ORDER BY " order
+#define TL_ORDER "time, pid, start_boot, kind, path, mk DESC, incident_id, seq"
+/* Newest first: the event keys reversed, the tie-break among copies of one
+ * event not, so the same copy (highest mark, oldest incident) comes first
+ * and is the one kept. */
+#define TL_ORDER_REV                                                         \
+	"time DESC, pid DESC, start_boot DESC, kind DESC, path DESC, mk DESC, "  \
+	"incident_id, seq"
 
 #define FLOW_COLS                                                            \
 	"flow_id, incident_id, time, role, protocol, local, lport, remote, "  \
@@ -295,6 +312,19 @@ enum stmt_id {
 	ST_PV_LIST,
 	ST_PV_GET,
 	ST_INC_JUDGED,
+	ST_LIST_INCIDENTS_REV,
+	ST_LIST_INCIDENTS_V1_REV,
+	ST_LIST_INCIDENTS_V2_REV,
+	ST_LIST_INCIDENTS_ID,
+	ST_LIST_INCIDENTS_V1_ID,
+	ST_LIST_INCIDENTS_V2_ID,
+	ST_TIMELINE_REV,
+	ST_TIMELINE_PID_REV,
+	ST_TIMELINE_PROC_REV,
+	ST_TIMELINE_V2_REV,
+	ST_TIMELINE_PID_V2_REV,
+	ST_TIMELINE_PROC_V2_REV,
+	ST_MAX_INCIDENT_ID,
 	ST__COUNT
 };
 
@@ -351,11 +381,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_INC_JUDGED] =
 		"SELECT i.boot_id, i.boot_time, i.policy_version, v.sha256 FROM incidents i "
 		"LEFT JOIN policy_versions v ON v.id = i.policy_version WHERE i.id = ?",
-	[ST_LIST_INCIDENTS] =
-		INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN INC_LIST_WHERE,
-	[ST_LIST_INCIDENTS_V2] =
-		INC_SELECT(NET_COLS("n."), FOLLOW_CONSTS) NET_JOIN INC_LIST_WHERE,
-	[ST_LIST_INCIDENTS_V1] = INC_SELECT(NET_NULLS, FOLLOW_CONSTS) INC_LIST_WHERE,
+	[ST_LIST_INCIDENTS] = INC_LIST_V3(INC_BY_TIME),
+	[ST_LIST_INCIDENTS_V2] = INC_LIST_V2(INC_BY_TIME),
+	[ST_LIST_INCIDENTS_V1] = INC_LIST_V1(INC_BY_TIME),
+	[ST_LIST_INCIDENTS_REV] = INC_LIST_V3(INC_BY_TIME_DESC),
+	[ST_LIST_INCIDENTS_V2_REV] = INC_LIST_V2(INC_BY_TIME_DESC),
+	[ST_LIST_INCIDENTS_V1_REV] = INC_LIST_V1(INC_BY_TIME_DESC),
+	[ST_LIST_INCIDENTS_ID] = INC_LIST_V3(INC_BY_ID),
+	[ST_LIST_INCIDENTS_V2_ID] = INC_LIST_V2(INC_BY_ID),
+	[ST_LIST_INCIDENTS_V1_ID] = INC_LIST_V1(INC_BY_ID),
+	[ST_MAX_INCIDENT_ID] = "SELECT coalesce(max(id), 0) FROM incidents",
 	[ST_GET_INCIDENT] =
 		INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN " WHERE i.id = ?",
 	[ST_GET_INCIDENT_V2] =
@@ -382,12 +417,20 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_GAPS] =
 		"SELECT from_time, to_time, stage, kind, count FROM losses"
 		" WHERE to_time >= ?1 AND +from_time <= ?2 ORDER BY +from_time, id",
-	[ST_TIMELINE] = TIMELINE_SQL("mark", ""),
-	[ST_TIMELINE_PID] = TIMELINE_SQL("mark", " AND pid = ?3"),
-	[ST_TIMELINE_PROC] = TIMELINE_SQL("mark", " AND pid = ?3 AND start_boot = ?4"),
-	[ST_TIMELINE_V2] = TIMELINE_SQL("0", ""),
-	[ST_TIMELINE_PID_V2] = TIMELINE_SQL("0", " AND pid = ?3"),
-	[ST_TIMELINE_PROC_V2] = TIMELINE_SQL("0", " AND pid = ?3 AND start_boot = ?4"),
+	[ST_TIMELINE] = TIMELINE_SQL("mark", "", TL_ORDER),
+	[ST_TIMELINE_PID] = TIMELINE_SQL("mark", " AND pid = ?3", TL_ORDER),
+	[ST_TIMELINE_PROC] = TIMELINE_SQL("mark", " AND pid = ?3 AND start_boot = ?4", TL_ORDER),
+	[ST_TIMELINE_V2] = TIMELINE_SQL("0", "", TL_ORDER),
+	[ST_TIMELINE_PID_V2] = TIMELINE_SQL("0", " AND pid = ?3", TL_ORDER),
+	[ST_TIMELINE_PROC_V2] = TIMELINE_SQL("0", " AND pid = ?3 AND start_boot = ?4", TL_ORDER),
+	[ST_TIMELINE_REV] = TIMELINE_SQL("mark", "", TL_ORDER_REV),
+	[ST_TIMELINE_PID_REV] = TIMELINE_SQL("mark", " AND pid = ?3", TL_ORDER_REV),
+	[ST_TIMELINE_PROC_REV] =
+		TIMELINE_SQL("mark", " AND pid = ?3 AND start_boot = ?4", TL_ORDER_REV),
+	[ST_TIMELINE_V2_REV] = TIMELINE_SQL("0", "", TL_ORDER_REV),
+	[ST_TIMELINE_PID_V2_REV] = TIMELINE_SQL("0", " AND pid = ?3", TL_ORDER_REV),
+	[ST_TIMELINE_PROC_V2_REV] =
+		TIMELINE_SQL("0", " AND pid = ?3 AND start_boot = ?4", TL_ORDER_REV),
 	[ST_FIND_PROC] =
 		"SELECT id, " PROC_COLS("") " FROM processes"
 		" WHERE pid = ? AND start_boot = ?",
@@ -1754,6 +1797,14 @@ static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 			     pr_incident_cb cb, void *arg)
 {
+	/* [order][version 3, 2, 1] */
+	static const enum stmt_id list_ids[][3] = {
+		[PR_ORDER_TIME] = { ST_LIST_INCIDENTS, ST_LIST_INCIDENTS_V2, ST_LIST_INCIDENTS_V1 },
+		[PR_ORDER_TIME_DESC] = { ST_LIST_INCIDENTS_REV, ST_LIST_INCIDENTS_V2_REV,
+					 ST_LIST_INCIDENTS_V1_REV },
+		[PR_ORDER_ID] = { ST_LIST_INCIDENTS_ID, ST_LIST_INCIDENTS_V2_ID,
+				  ST_LIST_INCIDENTS_V1_ID },
+	};
 	static const struct pr_query all;
 	struct arena a = { 0 };
 	struct pr_incident_rec inc;
@@ -1765,14 +1816,20 @@ long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 		set_err(s, "list incidents: called from its own callback");
 		return -1;
 	}
-	if (!(st = stmt_get(s, by_version(s, ST_LIST_INCIDENTS, ST_LIST_INCIDENTS_V2,
-					  ST_LIST_INCIDENTS_V1))))
-		return -1;
 	q = q ? q : &all;
+	if ((unsigned int)q->order > PR_ORDER_ID) {
+		set_err(s, "list incidents: unknown order %d", (int)q->order);
+		return -1;
+	}
+	if (!(st = stmt_get(s, by_version(s, list_ids[q->order][0], list_ids[q->order][1],
+					  list_ids[q->order][2]))))
+		return -1;
 	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
 	rc = rc ?: sqlite3_bind_int64(st, 2, q->until ? clamp_time(q->until) : INT64_MAX);
 	rc = rc ?: (q->policy ? bind_name(st, 3, q->policy) : SQLITE_OK);
 	rc = rc ?: (q->severity ? bind_name(st, 4, q->severity) : SQLITE_OK);
+	rc = rc ?: sqlite3_bind_int64(st, 5, q->after_id > 0 ? q->after_id : 0);
+	rc = rc ?: sqlite3_bind_int64(st, 6, q->upto_id > 0 ? q->upto_id : INT64_MAX);
 	if (bind_check(s, rc, "list incidents")) {
 		stmt_done(st);
 		return -1;
@@ -2321,15 +2378,18 @@ static int tl_remember(struct tl_last *l, const struct pr_event_rec *e)
 	return 0;
 }
 
-static sqlite3_stmt *timeline_stmt(struct pr_store *s, uint32_t pid, uint64_t start_boot)
+static sqlite3_stmt *timeline_stmt(struct pr_store *s, uint32_t pid, uint64_t start_boot,
+				   bool rev)
 {
-	bool v3 = has_follow(s);
+	/* [reverse][version 3][all, pid, process] */
+	static const enum stmt_id ids[2][2][3] = {
+		{ { ST_TIMELINE_V2, ST_TIMELINE_PID_V2, ST_TIMELINE_PROC_V2 },
+		  { ST_TIMELINE, ST_TIMELINE_PID, ST_TIMELINE_PROC } },
+		{ { ST_TIMELINE_V2_REV, ST_TIMELINE_PID_V2_REV, ST_TIMELINE_PROC_V2_REV },
+		  { ST_TIMELINE_REV, ST_TIMELINE_PID_REV, ST_TIMELINE_PROC_REV } },
+	};
 
-	if (!pid)
-		return stmt_get(s, v3 ? ST_TIMELINE : ST_TIMELINE_V2);
-	if (!start_boot)
-		return stmt_get(s, v3 ? ST_TIMELINE_PID : ST_TIMELINE_PID_V2);
-	return stmt_get(s, v3 ? ST_TIMELINE_PROC : ST_TIMELINE_PROC_V2);
+	return stmt_get(s, ids[rev][has_follow(s)][!pid ? 0 : !start_boot ? 1 : 2]);
 }
 
 static long timeline_walk(struct pr_store *s, sqlite3_stmt *st, pr_event_cb cb, void *arg)
@@ -2370,8 +2430,8 @@ static long timeline_walk(struct pr_store *s, sqlite3_stmt *st, pr_event_cb cb, 
 	return n;
 }
 
-long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
-		       uint64_t start_boot, pr_event_cb cb, void *arg)
+static long timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+		     uint64_t start_boot, bool rev, pr_event_cb cb, void *arg)
 {
 	sqlite3_stmt *st;
 	long n;
@@ -2381,7 +2441,7 @@ long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint3
 		set_err(s, "timeline: called from its own callback");
 		return -1;
 	}
-	if (!(st = timeline_stmt(s, pid, start_boot)))
+	if (!(st = timeline_stmt(s, pid, start_boot, rev)))
 		return -1;
 	rc = sqlite3_bind_int64(st, 1, clamp_time(since));
 	rc = rc ?: sqlite3_bind_int64(st, 2, until ? clamp_time(until) : INT64_MAX);
@@ -2398,6 +2458,18 @@ long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint3
 	s->timeline = false;
 	stmt_done(st);
 	return n;
+}
+
+long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+		       uint64_t start_boot, pr_event_cb cb, void *arg)
+{
+	return timeline(s, since, until, pid, start_boot, false, cb, arg);
+}
+
+long pr_store_timeline_rev(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+			   uint64_t start_boot, pr_event_cb cb, void *arg)
+{
+	return timeline(s, since, until, pid, start_boot, true, cb, arg);
 }
 
 /* ---- network: flows and packets (writing) ---- */
@@ -3314,6 +3386,20 @@ static int count_rows(struct pr_store *s, enum stmt_id id, uint64_t *out)
 	if (n < 0)
 		return -1;
 	*out = (uint64_t)n;
+	return 0;
+}
+
+int pr_store_max_incident_id(struct pr_store *s, int64_t *id)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_MAX_INCIDENT_ID);
+	int64_t n;
+
+	if (!st)
+		return -1;
+	n = stmt_int64(s, st, "max incident id");
+	if (n < 0)
+		return -1;
+	*id = n;
 	return 0;
 }
 

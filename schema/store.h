@@ -14,6 +14,7 @@
 #ifndef POLREC_STORE_H
 #define POLREC_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -262,9 +263,24 @@ struct pr_query {
 	uint64_t since, until;   /* epoch ns, 0 = unbounded; since <= time < until */
 	const char *policy;      /* NULL = any */
 	const char *severity;    /* NULL = any */
+	/* polq -f, -r: ids are AUTOINCREMENT and committed in order by the
+	 * one writer, so after_id < id <= upto_id splits the store exactly */
+	int64_t after_id;        /* only ids above it; 0 = any */
+	int64_t upto_id;         /* only ids up to it; 0 = any */
+	enum pr_order {
+		PR_ORDER_TIME,   /* oldest first: time, then id */
+		PR_ORDER_TIME_DESC, /* newest first (polq -r, -n) */
+		PR_ORDER_ID,     /* commit order (polq -f: a round cut short
+				  * by an error resumes after the last id seen) */
+	} order;
 };
 
-/* Calls cb for each incident matching q, oldest first. inc->proc filled.
+/* The highest incident id in the store (0 when none): polq -f follows
+ * from there. 0 or -1. */
+int pr_store_max_incident_id(struct pr_store *s, int64_t *id);
+
+/* Calls cb for each incident matching q in q->order (default oldest
+ * first). inc->proc filled.
  * Returns the number of incidents, or -1 on error. cb returning nonzero stops.
  * q NULL = all; cb NULL = just count. *inc is valid only during the call;
  * cb may call other readers (get_incident, ...) but not list_incidents. */
@@ -337,6 +353,10 @@ long pr_store_incident_packets(struct pr_store *s, int64_t incident_id, pr_packe
 typedef int (*pr_event_cb)(const struct pr_event_rec *e, int64_t incident_id, void *arg);
 long pr_store_timeline(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
 		       uint64_t start_boot, pr_event_cb cb, void *arg);
+/* The same events newest first (exactly the reverse order, the same row
+ * kept of each repeated event): polq timeline -r and -n. */
+long pr_store_timeline_rev(struct pr_store *s, uint64_t since, uint64_t until, uint32_t pid,
+			   uint64_t start_boot, pr_event_cb cb, void *arg);
 
 /* Processes for `polq tree`. */
 struct pr_proc_list {

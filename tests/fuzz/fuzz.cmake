@@ -65,10 +65,13 @@ if(POLREC_FUZZ)
   endforeach()
   pr_fuzz_object(_fz_common tests/fuzz/fuzz_common.c ${_fz_warn})
   # polq.c as it is: its main renamed, its store opens redirected to the
-  # store the harness prepared (see fuzz_polq_args.c)
+  # store the harness prepared, its signals, sleeps and pager replaced
+  # (see fuzz_polq_args.c)
   set(_fz_polq)
   foreach(_s ${_fz_polq_srcs})
-    pr_fuzz_object(_o ${_s} ${_fz_cov} -Dmain=polq_main -Dpr_store_open=fz_polq_store_open)
+    pr_fuzz_object(_o ${_s} ${_fz_cov} -Dmain=polq_main -Dpr_store_open=fz_polq_store_open
+                   -Dpr_follow_signals=fz_polq_follow_signals
+                   -Dpr_follow_sleep=fz_polq_follow_sleep -Dpr_pager_start=fz_polq_pager_start)
     list(APPEND _fz_polq ${_o})
   endforeach()
 

@@ -13,12 +13,20 @@
  * skipped, and the working directory is the temporary one.
  * stdout goes to memory, stderr to /dev/null.
  *
+ * polq's terminal parts are replaced too (-Dpr_follow_signals=...,
+ * -Dpr_follow_sleep=..., -Dpr_pager_start=...): no signal handler of the
+ * fuzzer is touched, no pager is forked, and `incidents -f` polls the
+ * store once and then stops as if interrupted.
+ *
  * Also, each word goes through the exported parsers behind --since,
  * --until and --process (pr_parse_when, pr_parse_rfc3339,
- * pr_parse_duration, pr_parse_process_id) with round-trip checks.
+ * pr_parse_duration, pr_parse_process_id) with round-trip checks, in a
+ * fixed time zone with summer time (TZ=CET-1CEST,M3.5.0,M10.5.0/3).
  *
  * Checks: the exit status is 0, 1 or 2; JSON output is one valid JSON
- * object per line in valid UTF-8; text output has no raw control byte.
+ * object per line in valid UTF-8 without an ESC byte; text output has no
+ * raw control byte besides polq's own colour codes (PR_SGR_*), which are
+ * taken out before the check.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "query/render.h"
@@ -35,6 +44,9 @@
 int polq_main(int argc, char **argv);
 int fz_polq_store_open(struct pr_store **out, const char *dir, enum pr_store_mode mode,
 		       char *err, size_t errlen);
+int fz_polq_follow_signals(void);
+bool fz_polq_follow_sleep(unsigned int ms);
+bool fz_polq_pager_start(void);
 
 #define MAX_WORDS 16
 #define MAX_WORD 256
@@ -54,6 +66,24 @@ int fz_polq_store_open(struct pr_store **out, const char *dir, enum pr_store_mod
 	return pr_store_open(out, store, PR_STORE_READ, err, errlen);
 }
 
+static int follow_rounds; /* polls left for incidents -f, per input */
+
+int fz_polq_follow_signals(void)
+{
+	return 0;
+}
+
+bool fz_polq_follow_sleep(unsigned int ms)
+{
+	(void)ms;
+	return follow_rounds-- > 0;
+}
+
+bool fz_polq_pager_start(void)
+{
+	return false;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char *dir = fz_tempdir("polq");
@@ -64,6 +94,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	fz_make_store(store);
 	unsetenv("POLREC_STORE");
+	/* local times (--since "2026-03-29 02:30") read in a zone with DST */
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	unsetenv("NO_COLOR");
 	/* anything relative polq might still create lands in the temp dir */
 	if (chdir(dir))
 		abort();
@@ -98,6 +132,58 @@ static bool selects_denied(const char *w, size_t len)
 
 static const uint64_t NOW = 1764150086000000000ull;
 
+/* A duration w (d ns) that --since reads as rw/t: "-w" and "w ago" read
+ * the same, "+w" is now plus d. */
+static void check_relative(const char *w, uint64_t d, int rw, uint64_t t)
+{
+	char buf[MAX_WORD + 8];
+	uint64_t t2 = 0;
+	int r2;
+
+	snprintf(buf, sizeof(buf), "-%s", w);
+	r2 = pr_parse_when(buf, NOW, &t2);
+	if (r2 != rw || (!rw && t2 != t))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s ago", w);
+	r2 = pr_parse_when(buf, NOW, &t2);
+	if (r2 != rw || (!rw && t2 != t))
+		goto bad;
+	snprintf(buf, sizeof(buf), "+%s", w);
+	r2 = pr_parse_when(buf, NOW, &t2);
+	if (d > UINT64_MAX - NOW ? r2 != -ERANGE : (r2 || t2 != NOW + d))
+		goto bad;
+	return;
+bad:
+	fprintf(stderr, "fuzz: duration '%s' and '%s' disagree\n", w, buf);
+	abort();
+}
+
+/* A copy of out without polq's own colour codes. */
+static char *strip_sgr(const char *out, size_t len, size_t *outlen)
+{
+	static const char *const codes[] = { PR_SGR_CRITICAL, PR_SGR_HIGH, PR_SGR_MEDIUM,
+					     PR_SGR_LOW, PR_SGR_VIOLATION, PR_SGR_RESET };
+	char *o = malloc(len + 1);
+	size_t i = 0, n = 0, k;
+
+	if (!o)
+		abort();
+	while (i < len) {
+		for (k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+			size_t cl = strlen(codes[k]);
+
+			if (cl <= len - i && !memcmp(out + i, codes[k], cl)) {
+				i += cl;
+				break;
+			}
+		}
+		if (k == sizeof(codes) / sizeof(codes[0]))
+			o[n++] = out[i++];
+	}
+	*outlen = n;
+	return o;
+}
+
 static void check_parsers(const char *w)
 {
 	char buf[PR_TIME_LEN], id[PR_PROCESS_ID_LEN];
@@ -122,6 +208,8 @@ static void check_parsers(const char *w)
 	}
 	if (rw && rw != -EINVAL && rw != -ERANGE)
 		abort();
+	if (!rc && strlen(w) < MAX_WORD)
+		check_relative(w, d, rw, t);
 	if (!pr_parse_process_id(w, &pid, &sb)) {
 		if (!pid)
 			abort();
@@ -184,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stderr = devnull;
 	optind = 0; /* glibc: full getopt reinitialisation */
 	opterr = 0;
+	follow_rounds = 1;
 	rc = polq_main(argc, argv);
 	stdout = saved_out;
 	stderr = saved_err;
@@ -195,10 +284,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz: polq exited %d\n", rc);
 		abort();
 	}
-	if (outlen && out[0] == '{')
+	if (outlen && out[0] == '{') {
+		if (memchr(out, 0x1b, outlen)) {
+			fprintf(stderr, "fuzz: an ESC byte in JSON output\n");
+			abort();
+		}
 		fz_check_json_lines("polq --json", out, outlen, -1);
-	else
-		fz_check_text("polq", out, outlen, -1);
+	} else {
+		size_t tlen;
+		char *text = strip_sgr(out, outlen, &tlen);
+
+		fz_check_text("polq", text, tlen, -1);
+		free(text);
+	}
 	free(out);
 	for (i = 0; i < nw; i++)
 		free(words[i]);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -468,7 +469,7 @@ static void test_parse_duration(void **state)
 	assert_int_equal(pr_parse_duration("-1h", &v), -EINVAL);
 	assert_int_equal(pr_parse_duration("1h ", &v), -EINVAL);
 	assert_int_equal(pr_parse_duration("1.5h", &v), -EINVAL);
-	assert_int_equal(pr_parse_duration("1ms", &v), -EINVAL);
+	assert_int_equal(pr_parse_duration("1mo", &v), -EINVAL); /* months: no */
 	assert_int_equal(pr_parse_duration("99999999999999999999s", &v), -ERANGE);
 	assert_int_equal(pr_parse_duration("1000000000d", &v), -ERANGE);
 	assert_int_equal(v, 7);
@@ -485,8 +486,16 @@ static void test_parse_when(void **state)
 	assert_int_equal(v, now - 5400 * NS);
 	assert_int_equal(pr_parse_when("2026-11-26T09:00:00Z", now, &v), 0);
 	assert_int_equal(v, 1795683600ull * NS);
-	assert_int_equal(pr_parse_when("2026-11-26T09:00:00", now, &v), -EINVAL);
-	assert_int_equal(pr_parse_when("yesterday", now, &v), -EINVAL);
+	/* without a zone it is local time (journalctl's reading), here UTC;
+	 * the local forms and words are tested in test_polq.c */
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	assert_int_equal(pr_parse_when("2026-11-26T09:00:00", now, &v), 0);
+	assert_int_equal(v, 1795683600ull * NS);
+	assert_int_equal(pr_parse_when("yesterday", now, &v), 0);
+	assert_int_equal(v, (1795686086ull - 86400 - 1795686086ull % 86400) * NS);
+	assert_int_equal(pr_parse_when("2026-11-26T09:00:00+", now, &v), -EINVAL);
+	assert_int_equal(pr_parse_when("someday", now, &v), -EINVAL);
 	assert_int_equal(pr_parse_when("100000w", now, &v), -ERANGE);
 }
 
