@@ -580,21 +580,60 @@ static struct pr_job *count_full_loss(struct pr_writer *w, struct pr_job *batch)
 	return keep;
 }
 
-/* Write a batch; on a full disk make room (prune) and try once more. */
-static struct pr_job *write_or_make_room(struct pr_writer *w, struct pr_job *batch)
+/* Cut the first jobs, at most max bytes (at least one job), off *list. */
+static struct pr_job *cut_piece(struct pr_job **list, size_t max)
 {
-	int rc = write_batch(w, batch);
+	struct pr_job *piece = *list, *last = piece;
+	size_t bytes = piece->bytes;
 
+	while (last->next && bytes + last->next->bytes <= max) {
+		last = last->next;
+		bytes += last->bytes;
+	}
+	*list = last->next;
+	last->next = NULL;
+	return piece;
+}
+
+/* Write one piece on a full disk: make room and retry once; what still
+ * does not fit is counted (loss and run records wait in the carry).
+ * Returns the jobs to free. */
+static struct pr_job *write_piece_full(struct pr_writer *w, struct pr_job *piece)
+{
+	int rc = write_batch(w, piece);
+
+	if (rc == BATCH_FULL && pr_budget_disk_full(w->budget, now_ns()))
+		rc = write_batch(w, piece);
 	if (rc != BATCH_FULL)
-		return batch;
-	if (pr_budget_disk_full(w->budget, now_ns()))
-		rc = write_batch(w, batch);
-	if (rc != BATCH_FULL)
-		return batch;
+		return piece;
 	if (!w->budget)
 		pr_log("store: disk full, batch not written (counted, stage store-full): %s",
 		       pr_store_errmsg(w->store));
-	return count_full_loss(w, batch);
+	return count_full_loss(w, piece);
+}
+
+/* Write a batch; on a full disk make room (prune) and write it again in
+ * pieces no larger than what a prune frees, keeping room between pieces:
+ * a batch taken before the disk filled may be far larger than the room,
+ * and a write that takes the last byte leaves no room for the next prune. */
+static struct pr_job *write_or_make_room(struct pr_writer *w, struct pr_job *batch)
+{
+	struct pr_job *done = NULL, **tail = &done, *piece;
+	size_t max;
+
+	if (write_batch(w, batch) != BATCH_FULL)
+		return batch;
+	if (!w->budget)
+		return write_piece_full(w, batch);
+	while (batch) {
+		max = pr_budget_batch_bytes(w->budget);
+		piece = write_piece_full(w, cut_piece(&batch, max ? max : SIZE_MAX));
+		*tail = piece;
+		while (*tail)
+			tail = &(*tail)->next;
+		pr_budget_tick(w->budget, now_ns());
+	}
+	return done;
 }
 
 static void *writer_main(void *arg)

@@ -589,6 +589,7 @@ struct pr_budget {
 	/* the disk-full state */
 	uint64_t full_since, full_cap, full_room, full_failures, full_failures_logged;
 	uint64_t full_last_log;
+	uint64_t autockpt;           /* wal_autocheckpoint (pages) when writing normally */
 	bool full_recorded;          /* the budget row says so */
 	bool state_dirty;        /* the budget row still says what was, retry */
 	/* prune log, aggregated */
@@ -684,6 +685,16 @@ static int write_state(struct pr_budget *b, uint64_t now, const char *run_what,
 	return 0;
 }
 
+#define FULL_AUTOCKPT 64 /* pages: the WAL's checkpoint threshold on a full disk */
+
+static int set_autocheckpoint(struct pr_budget *b, uint64_t pages)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %llu", (unsigned long long)pages);
+	return q0(b->s, sql, "budget");
+}
+
 struct pr_budget *pr_budget_new(struct pr_store *s, const struct pr_budget_cfg *cfg)
 {
 	struct pr_budget *b = calloc(1, sizeof(*b));
@@ -712,11 +723,15 @@ struct pr_budget *pr_budget_new(struct pr_store *s, const struct pr_budget_cfg *
 		goto fail_msg;
 	if (cfg->max_store) {
 		wal_limit = clampu(cfg->max_store / 16, 256 << 10, wal_limit);
-		snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %llu",
-			 (unsigned long long)clampu(cfg->max_store / 32 / (uint64_t)psize, 64, 1000));
-		if (q0(s, sql, "budget"))
-			goto fail_msg;
+		b->autockpt = clampu(cfg->max_store / 32 / (uint64_t)psize, 64, 1000);
+	} else {
+		b->autockpt = 1000; /* SQLite's default */
 	}
+	/* likewise the WAL between checkpoints (see pr_budget_batch_bytes) */
+	if (b->autockpt > b->reserve_size / 4 / (uint64_t)psize)
+		b->autockpt = clampu(b->reserve_size / 4 / (uint64_t)psize, 64, 1000);
+	if (set_autocheckpoint(b, b->autockpt))
+		goto fail_msg;
 	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %llu", (unsigned long long)wal_limit);
 	if (q0(s, sql, "budget") || pr_store_sweep_segments(s, &removed))
 		goto fail_msg;
@@ -752,9 +767,12 @@ size_t pr_budget_batch_bytes(const struct pr_budget *b)
 	/* on a full disk a batch must fit in what a prune freed */
 	if (b->full_since)
 		return 256 << 10;
+	/* a transaction's WAL frames stay well inside the reserve: on a full
+	 * disk, giving the reserve back must let the WAL be checkpointed into
+	 * the database file, or nothing (not even a prune) can be written */
 	if (!b->cfg.max_store)
-		return 8 * MiB;
-	return (size_t)clampu(b->cfg.max_store / 64, 256 << 10, 8 * MiB);
+		return (size_t)(b->reserve_size / 4);
+	return (size_t)clampu(b->cfg.max_store / 64, 256 << 10, b->reserve_size / 4);
 }
 
 uint64_t pr_budget_full_since(const struct pr_budget *b)
@@ -869,6 +887,22 @@ static uint64_t avail_bytes(struct pr_budget *b)
 	return (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
 }
 
+/* Keep the database file from growing while the disk is full: every page
+ * a write needs must come from the free pages a prune made, so the WAL can
+ * always be checkpointed into the file (a WAL that cannot be checkpointed
+ * never shrinks, and then even a prune has no room to write). Prunes until
+ * the free pages cover twice the room a batch may need. */
+static void full_keep_free(struct pr_budget *b, uint64_t now)
+{
+	struct pr_store_usage u;
+	uint64_t want;
+
+	if (pr_store_usage(b->s, &u) || u.db_free >= b->full_room)
+		return;
+	want = 2 * b->full_room - u.db_free;
+	prune_to(b, PR_PRUNE_DISK_FULL, now, u.used > want ? u.used - want : 0, 0);
+}
+
 static void full_recover(struct pr_budget *b, uint64_t now)
 {
 	uint64_t avail = avail_bytes(b);
@@ -886,6 +920,8 @@ static void full_recover(struct pr_budget *b, uint64_t now)
 	     (unsigned long long)((now - b->full_since) / NS_PER_S));
 	b->full_since = 0;
 	b->full_cap = 0;
+	if (set_autocheckpoint(b, b->autockpt))
+		blog(b, "store: cannot restore wal_autocheckpoint: %s", pr_store_errmsg(b->s));
 	b->full_failures = b->full_failures_logged = 0;
 	if (write_state(b, now, "disk-full", detail) == 0)
 		b->full_recorded = false;
@@ -915,6 +951,8 @@ void pr_budget_tick(struct pr_budget *b, uint64_t now)
 		if (b->full_since && !b->full_recorded && write_state(b, now, NULL, NULL) == 0)
 			b->full_recorded = true;
 	}
+	if (b->full_since)
+		full_keep_free(b, now);
 	cap = b->cfg.max_store;
 	if (b->full_since && b->full_cap && (!cap || b->full_cap < cap))
 		cap = b->full_cap;
@@ -943,6 +981,9 @@ bool pr_budget_disk_full(struct pr_budget *b, uint64_t now)
 		b->full_since = now;
 		b->full_last_log = now;
 		b->full_failures_logged = b->full_failures;
+		/* a small WAL, checkpointed often into the free pages prunes make */
+		if (set_autocheckpoint(b, FULL_AUTOCKPT))
+			blog(b, "store: cannot lower wal_autocheckpoint: %s", pr_store_errmsg(b->s));
 		blog(b, "store: disk full (%s): pruning the oldest closed incidents to keep the "
 		     "newest; what cannot be written is counted (loss records, stage store-full); "
 		     "writing resumes by itself when space returns", pr_store_errmsg(b->s));
@@ -976,6 +1017,7 @@ bool pr_budget_disk_full(struct pr_budget *b, uint64_t now)
 		b->full_cap = cap;
 	if (cap)
 		freed = prune_to(b, PR_PRUNE_DISK_FULL, now, cap, 0);
+	full_keep_free(b, now);
 	if (!b->full_recorded && write_state(b, now, NULL, NULL) == 0)
 		b->full_recorded = true;
 	return freed || gave_reserve;
