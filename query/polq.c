@@ -38,7 +38,9 @@
 #include <json-c/json.h>
 
 #include "query/bundle.h"
+#include "query/ecs.h"
 #include "query/export.h"
+#include "query/ocsf.h"
 #include "query/render.h"
 #include "query/term.h"
 #include "schema/chain.h"
@@ -172,6 +174,11 @@ static void usage(FILE *f)
 	      "  export ID -o DIR [--force]\n"
 	      "                       an incident bundle: incident.json, incident.pcap(ng),\n"
 	      "                       chain.json and a MANIFEST of SHA-256 hashes\n"
+	      "  export -o ocsf|ecs [--since WHEN] [--until WHEN] [--policy NAME]\n"
+	      "         [--severity S] [--file FILE [--force]] [ID...]\n"
+	      "                       incidents as NDJSON: OCSF 1.2.0 (a Detection Finding\n"
+	      "                       and its activity records) or ECS 8 (one document each);\n"
+	      "                       a bundle directory named ocsf or ecs is -o ./ocsf\n"
 	      "  verify-bundle DIR    check a bundle against its MANIFEST (no store needed)\n"
 	      "  help                 this text\n"
 	      "\n"
@@ -282,6 +289,9 @@ static int format_check(void)
 		return OPT_NEXT;
 	case FMT_OCSF:
 	case FMT_ECS:
+		/* whole incidents as NDJSON records (query/ocsf.c, query/ecs.c) */
+		if (cmd_name && (!strcmp(cmd_name, "incidents") || !strcmp(cmd_name, "show")))
+			return OPT_NEXT;
 		break;
 	}
 	return p_err("-o %s: not available for %s", format_names[out_fmt], cmd_name);
@@ -506,11 +516,28 @@ struct incidents_args {
 	long lines; /* -n; -1 = all */
 };
 
+/* The store being listed: -o ocsf|ecs render each incident whole from it. */
+static struct pr_store *list_store;
+
+/* One incident (OCSF, ECS: whole, as NDJSON records) in the chosen format;
+ * 0, or -1 with errno. */
+static int write_records(FILE *f, struct pr_store *s, int64_t id)
+{
+	int rc = out_fmt == FMT_OCSF ? pr_ocsf_write_incident(f, s, id)
+				     : pr_ecs_write_incident(f, s, id);
+
+	if (rc < 0 && !errno)
+		errno = EIO; /* a store error (pr_store_errmsg) */
+	return rc < 0 ? -1 : 0; /* 1: pruned since it was listed */
+}
+
 /* One incident as a list line, in the chosen format. */
 static int render_incident(FILE *f, const void *rec)
 {
 	const struct pr_incident_rec *inc = rec;
 
+	if (out_fmt == FMT_OCSF || out_fmt == FMT_ECS)
+		return write_records(f, list_store, inc->id);
 	return json_output ? json_line(f, pr_json_incident(inc)) : pr_text_incident_line(f, inc);
 }
 
@@ -688,6 +715,7 @@ static int do_incidents(int argc, char **argv)
 		return p_none("no incidents match");
 	if (open_store(&s))
 		return EXIT_ERROR;
+	list_store = s;
 	/* -f: what is there now, then what comes after it */
 	if (a.follow && pr_store_max_incident_id(s, &top)) {
 		ret = store_err(s);
@@ -753,8 +781,11 @@ static int do_show(int argc, char **argv)
 		ret = p_none("no incident %" PRId64, id);
 	} else {
 		output_begin(true);
-		ret = json_output ? emit_json(pr_json_incident_full(full))
-				  : pr_text_incident_full(stdout, full);
+		if (out_fmt == FMT_OCSF || out_fmt == FMT_ECS)
+			ret = write_records(stdout, s, id);
+		else
+			ret = json_output ? emit_json(pr_json_incident_full(full))
+					  : pr_text_incident_full(stdout, full);
 		ret = ret ? output_err() : EXIT_FOUND;
 		pr_incident_full_free(full);
 	}
@@ -1527,13 +1558,217 @@ static int do_checkpoint(int argc, char **argv)
 	return EXIT_FOUND;
 }
 
+/* ---- export -o ocsf|ecs: NDJSON for security pipelines (query/ocsf.h) ---- */
+
+/* The value of -o/--output when it is exactly "ocsf" or "ecs", which
+ * selects a format; any other value is export's bundle directory (a
+ * directory named ocsf is "-o ./ocsf"). 0 when not a format. */
+static int export_format(int argc, char **argv)
+{
+	static const char *const with_arg[] = { "--since", "--until", "--policy", "--severity",
+						"--file", "--store", "-s", "--key" };
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *v = NULL;
+
+		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+			v = argv[i + 1];
+		else if (!strncmp(argv[i], "--output=", 9))
+			v = argv[i] + 9;
+		else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
+			v = argv[i] + 2;
+		if (v)
+			return !strcmp(v, "ocsf") ? PR_FMT_OCSF : !strcmp(v, "ecs") ? PR_FMT_ECS : 0;
+		for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (!strcmp(argv[i], with_arg[k]))
+				i++;
+	}
+	return 0;
+}
+
+enum { OPT_XFILE = 500 };
+
+struct xport_args {
+	struct pr_query q;
+	const char *file;
+	bool force;
+	int64_t *ids;
+	size_t nids;
+};
+
+static int parse_xport(int argc, char **argv, struct xport_args *a)
+{
+	static const struct option opts[] = {
+		COMMON_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "severity", required_argument, NULL, OPT_SEVERITY },
+		{ "file", required_argument, NULL, OPT_XFILE },
+		{ "force", no_argument, NULL, OPT_FORCE2 },
+		{ 0 },
+	};
+	int c, ret;
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "o:", opts, NULL)) != -1) {
+		ret = OPT_NEXT;
+		if (c == 'o') /* the format, read by export_format */
+			continue;
+		if (c == OPT_SINCE)
+			ret = parse_when("--since", optarg, &a->q.since);
+		else if (c == OPT_UNTIL)
+			ret = parse_when("--until", optarg, &a->q.until);
+		else if (c == OPT_POLICY)
+			a->q.policy = optarg;
+		else if (c == OPT_SEVERITY && valid_severity(optarg))
+			a->q.severity = optarg;
+		else if (c == OPT_SEVERITY)
+			ret = p_err("--severity '%s': want low, medium, high or critical", optarg);
+		else if (c == OPT_XFILE)
+			a->file = optarg;
+		else if (c == OPT_FORCE2)
+			a->force = true;
+		else
+			ret = common_opt(c, argv);
+		if (ret != OPT_NEXT)
+			return ret;
+	}
+	if (a->file && (!*a->file || !strcmp(a->file, "-")))
+		return p_err("export: --file wants a file name (stdout is the default)");
+	a->nids = (size_t)(argc - optind);
+	a->ids = calloc(a->nids + 1, sizeof(*a->ids));
+	if (!a->ids)
+		return output_err();
+	for (size_t i = 0; i < a->nids; i++)
+		if (!parse_incident_id(argv[optind + (int)i], &a->ids[i]))
+			return p_err("export: '%s' is not an incident ID", argv[optind + (int)i]);
+	return OPT_NEXT;
+}
+
+struct xport_ctx {
+	struct xport_args *a;
+	int64_t *ids; /* matching the filters, oldest first */
+	size_t n, cap;
+};
+
+static int xport_collect(const struct pr_incident_rec *inc, void *arg)
+{
+	struct xport_ctx *x = arg;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 256;
+		int64_t *v = realloc(x->ids, cap * sizeof(*v));
+
+		if (!v)
+			return 1;
+		x->ids = v;
+		x->cap = cap;
+	}
+	x->ids[x->n++] = inc->id;
+	return 0;
+}
+
+static bool xport_wanted(const struct xport_ctx *x, int64_t id)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Write every selected incident; returns the exit status. */
+static int xport_write(struct pr_store *s, struct xport_ctx *x, int fmt, FILE *f)
+{
+	struct xport_args *a = x->a;
+	size_t n = a->nids ? a->nids : x->n, written = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = a->nids ? a->ids[i] : x->ids[i];
+		char *buf;
+		size_t len;
+		int rc;
+
+		if (a->nids && !xport_wanted(x, id)) {
+			fprintf(stderr, "polq: export: no incident %" PRId64 " (matching the filters)\n",
+				id);
+			continue;
+		}
+		rc = pr_export_render(s, id, fmt, &buf, &len);
+		if (rc < 0)
+			return errno == ENOMEM ? output_err() : store_err(s);
+		if (rc > 0)
+			continue;
+		rc = fwrite(buf, 1, len, f) == len ? 0 : -1;
+		free(buf);
+		if (rc)
+			return output_err();
+		written++;
+	}
+	if (fflush(f) || ferror(f))
+		return output_err();
+	return written ? EXIT_FOUND : p_none("export: no incidents to export");
+}
+
+static int do_export_format(int argc, char **argv, int fmt)
+{
+	struct xport_args a = { 0 };
+	struct xport_ctx x = { .a = &a };
+	struct pr_store *s = NULL;
+	FILE *f = stdout;
+	int ret, fd = -1;
+
+	ret = parse_xport(argc, argv, &a);
+	if (ret != OPT_NEXT)
+		goto out;
+	if (open_store(&s)) {
+		ret = EXIT_ERROR;
+		goto out;
+	}
+	if (pr_store_list_incidents(s, &a.q, xport_collect, &x) < 0 ||
+	    (x.n && !x.ids)) {
+		ret = store_err(s);
+		goto out;
+	}
+	if (a.file) {
+		fd = open(a.file, O_WRONLY | O_CREAT | O_CLOEXEC |
+			  (a.force ? O_TRUNC : O_EXCL | O_NOFOLLOW), 0600);
+		if (fd < 0) {
+			ret = errno == EEXIST
+				? p_err("export: %s exists (use --force to overwrite it)", a.file)
+				: p_err("export: %s: %s", a.file, strerror(errno));
+			goto out;
+		}
+		f = fdopen(fd, "w");
+		if (!f) {
+			close(fd);
+			ret = p_err("export: %s: %s", a.file, strerror(errno));
+			goto out;
+		}
+	}
+	ret = xport_write(s, &x, fmt, f);
+	if (a.file && fclose(f) && ret == EXIT_FOUND)
+		ret = p_err("export: %s: %s", a.file, strerror(errno));
+	/* a file without a complete export is not left behind */
+	if (a.file && ret == EXIT_ERROR)
+		unlink(a.file);
+out:
+	pr_store_close(s);
+	free(a.ids);
+	free(x.ids);
+	return ret;
+}
+
 static int do_export(int argc, char **argv)
 {
 	struct out_args a = { 0 };
 	struct pr_store *s;
 	char err[1024];
-	int ret;
+	int ret, fmt = export_format(argc, argv);
 
+	if (fmt)
+		return do_export_format(argc, argv, fmt);
 	ret = parse_out(argc, argv, &a, true, false);
 	if (ret != OPT_NEXT)
 		return ret;

@@ -115,6 +115,11 @@ static void usage(FILE *f)
 		"                          unlimited): the oldest closed incidents lose their packets\n"
 		"  --record-all-writes     send every write-open to user space (more context,\n"
 		"                          more cost); default: only watched trees and subjects\n"
+		"  --ocsf-stream PATH      append each incident as OCSF 1.2.0 NDJSON to PATH\n"
+		"                          (0600; default off), as polq export -o ocsf\n"
+		"  --ocsf-stream-size N    rotate PATH when it would pass N bytes (K/M/G\n"
+		"                          suffixes; default 64M, at least 1K)\n"
+		"  --ocsf-stream-keep N    rotated generations kept, PATH.1 .. PATH.N (default 5)\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
 }
 
@@ -657,6 +662,50 @@ static void notify_status(struct pr_consumer *c, const struct policy_set *ps, in
 	memcpy(last, status, sizeof(last));
 }
 
+/* --ocsf-stream */
+static const char *ocsf_path;
+static uint64_t ocsf_size = 64ull << 20;
+static unsigned ocsf_keep = 5;
+
+/* --ocsf-stream-size: bytes, K/M/G suffixes, from 1K to 1T */
+static int parse_stream_size(const char *arg, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int sh = 0;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!errno && end != arg && *end && !end[1]) {
+		sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : -1;
+		if (sh > 0)
+			end++;
+	}
+	if (errno || end == arg || *end || sh < 0 || v > (1ull << 40) >> sh ||
+	    (v << sh) < 1024) {
+		pr_log("--ocsf-stream-size '%s': expected bytes (K, M, G suffixes) from 1K to 1024G",
+		       arg);
+		return -1;
+	}
+	*out = v << sh;
+	return 0;
+}
+
+static int parse_stream_keep(const char *arg, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > 1000) {
+		pr_log("--ocsf-stream-keep '%s': expected generations from 1 to 1000", arg);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* SIGHUP: a valid new policy replaces the running one, kernel state first
  * (new before old goes: the filter errs towards sending more), then user
  * space in one step; an invalid one is refused and the old one stays. */
@@ -705,6 +754,7 @@ static int run(const char *store_dir)
 	struct ring_buffer *rb = NULL;
 	struct pr_consumer c = {0};
 	struct pr_budget *budget = NULL;
+	struct pr_ocsf_stream *ocsf = NULL;
 	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
 	uint64_t evicted = 0, evicted_events = 0;
 	int64_t clock_offset;
@@ -756,11 +806,20 @@ static int run(const char *store_dir)
 		       "bytes (0 = unlimited)", (unsigned long long)budget_cfg.max_store,
 		       (unsigned long long)(budget_cfg.max_age_ns / 1000000000ull),
 		       (unsigned long long)budget_cfg.max_pcap);
+	if (ocsf_path) {
+		ocsf = pr_ocsf_stream_open(ocsf_path, ocsf_size, ocsf_keep);
+		if (!ocsf)
+			goto out;
+		pr_log("ocsf stream %s: rotated at %llu bytes, %u generations kept", ocsf_path,
+		       (unsigned long long)ocsf_size, ocsf_keep);
+	}
 	c.writer = pr_writer_start_budget(store, budget);
 	if (!c.writer)
 		goto out;
 	c.policy_sha256 = ps.sha256;
 	policy_set_submit(&c, &ps, clock_ns(CLOCK_REALTIME));
+	if (ocsf)
+		pr_writer_on_incident(c.writer, pr_ocsf_stream_incident, ocsf);
 	boot_id(bid);
 	check_last_stop(store_dir, bid, c.writer);
 	heartbeat(store_dir, bid, 0);
@@ -861,6 +920,15 @@ out:
 		       (unsigned long long)w_ok, (unsigned long long)w_bad,
 		       (unsigned long long)w_drop);
 	}
+	if (ocsf) {
+		uint64_t s_ok, s_bad, s_rot;
+
+		pr_ocsf_stream_stats(ocsf, &s_ok, &s_bad, &s_rot);
+		pr_log("ocsf stream %s: incidents streamed=%llu failed=%llu rotations=%llu", ocsf_path,
+		       (unsigned long long)s_ok, (unsigned long long)s_bad,
+		       (unsigned long long)s_rot);
+		pr_ocsf_stream_close(ocsf);
+	}
 	ring_buffer__free(rb);
 	pr_probes_close(probes);
 	pr_proctab_free(c.procs);
@@ -954,6 +1022,9 @@ int main(int argc, char **argv)
 		{"max-pcap-size", required_argument, NULL, 'C'},
 		{"config", required_argument, NULL, 'F'},
 		{"policy-dir", required_argument, NULL, 'D'},
+		{"ocsf-stream", required_argument, NULL, 'O'},
+		{"ocsf-stream-size", required_argument, NULL, 'Z'},
+		{"ocsf-stream-keep", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1046,6 +1117,21 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			if (parse_budget_bytes("max-pcap-size", optarg, &budget_cfg.max_pcap))
+				return 2;
+			break;
+		case 'O':
+			if (!*optarg) {
+				pr_log("--ocsf-stream needs a file name");
+				return 2;
+			}
+			ocsf_path = optarg;
+			break;
+		case 'Z':
+			if (parse_stream_size(optarg, &ocsf_size))
+				return 2;
+			break;
+		case 'K':
+			if (parse_stream_keep(optarg, &ocsf_keep))
 				return 2;
 			break;
 		case 'h':

@@ -100,6 +100,25 @@ struct pr_job *pr_job_run(uint64_t time, const char *what, const char *detail);
  * run records it is never refused by a full queue. */
 struct pr_job *pr_job_policy(uint64_t time, const char *sha256, const char *source,
 			     uint32_t expectations, const char *text, size_t len);
+
+/* fn(store, id, arg) runs on the writer thread for each incident once the
+ * transaction that wrote it is committed (follow-up events and flows are
+ * not reported). Set it before the first incident is submitted. */
+typedef void (*pr_incident_written_fn)(struct pr_store *s, int64_t id, void *arg);
+void pr_writer_on_incident(struct pr_writer *w, pr_incident_written_fn fn, void *arg);
+
+/* ---- ocsfstream.c: polrecd --ocsf-stream ---- */
+struct pr_ocsf_stream;
+/* Open (create 0600, append) path; rotate to path.1 .. path.keep when a
+ * line would take it past max_bytes. NULL after logging one line. */
+struct pr_ocsf_stream *pr_ocsf_stream_open(const char *path, uint64_t max_bytes, unsigned keep);
+/* pr_incident_written_fn: render the incident from the store, append it. */
+void pr_ocsf_stream_incident(struct pr_store *s, int64_t id, void *arg);
+/* Incidents appended and incidents that could not be. */
+void pr_ocsf_stream_stats(struct pr_ocsf_stream *st, uint64_t *written, uint64_t *failed,
+			  uint64_t *rotations);
+void pr_ocsf_stream_close(struct pr_ocsf_stream *st);
+
 /* Returns 0, or -1 when the queue is full (the job is freed and counted). */
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job);
 /* Stats: jobs written, failed, dropped because the queue was full. */

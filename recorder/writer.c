@@ -71,6 +71,9 @@ struct pr_writer {
 	struct pr_job *carry, *carry_tail;
 	size_t ncarry;
 	uint64_t full_lost[4], full_from, full_to;
+	/* told of each incident once its batch is committed (--ocsf-stream) */
+	pr_incident_written_fn on_incident;
+	void *on_incident_arg;
 };
 
 enum { FULL_INCIDENT, FULL_EVENT, FULL_FLOW, FULL_PACKET };
@@ -401,10 +404,12 @@ static int write_job(struct pr_writer *w, struct pr_job *j)
 
 	switch (j->type) {
 	case JOB_INCIDENT:
+		j->inc.id = 0;
 		id = pr_store_add_incident(s, &j->inc, j->lineage, j->nlineage,
 					   j->events, j->nevents);
 		if (id < 0)
 			return -1;
+		j->inc.id = id;
 		remember_token(w, j->token, id);
 		return j->has_flow ? write_flow(w, &j->flow, j->token) : 0;
 	case JOB_FLOW:
@@ -464,6 +469,8 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 	struct pr_store *s = w->store;
 	uint64_t ok = 0, bad = 0;
 	int in_tx = pr_store_begin(s) == 0, full = 0, lost_tx = 0, losses = 0;
+	pr_incident_written_fn on_incident;
+	void *on_incident_arg;
 
 	if (!in_tx) {
 		if (pr_budget_full_error(s))
@@ -525,7 +532,14 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 	pthread_mutex_lock(&w->lock);
 	w->written += ok;
 	w->failed += bad;
+	on_incident = w->on_incident;
+	on_incident_arg = w->on_incident_arg;
 	pthread_mutex_unlock(&w->lock);
+	/* only now: what is told is in the store, as a reader sees it */
+	if (ok && on_incident)
+		for (struct pr_job *j = batch; j; j = j->next)
+			if (j->type == JOB_INCIDENT && j->inc.id > 0)
+				on_incident(s, j->inc.id, on_incident_arg);
 	return bad ? BATCH_FAILED : BATCH_OK;
 }
 
@@ -745,6 +759,14 @@ struct pr_writer *pr_writer_start_budget(struct pr_store *s, struct pr_budget *b
 		return NULL;
 	}
 	return w;
+}
+
+void pr_writer_on_incident(struct pr_writer *w, pr_incident_written_fn fn, void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_incident = fn;
+	w->on_incident_arg = arg;
+	pthread_mutex_unlock(&w->lock);
 }
 
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job)

@@ -101,8 +101,11 @@ check "global -o json" "$(polq -o json incidents | ids)" "$ALL"
 check "-o json for show" "$(polq show "$I1" --output json | jq -r .id)" "$I1"
 check "-o json for stats" "$(polq stats -o json | jq -r .incidents)" "3"
 check "-o text after --json" "$(polq --json incidents -n 1 -o text | cut -d' ' -f1)" "$I3"
-polq -o ocsf incidents >"$WORK/ocsf.out" 2>"$WORK/ocsf.err" && die "-o ocsf succeeded"
-check "-o ocsf: one line" "$(cat "$WORK/ocsf.err")" "polq: -o ocsf: not available for incidents"
+polq -o ocsf timeline >"$WORK/ocsf.out" 2>"$WORK/ocsf.err" && die "-o ocsf timeline succeeded"
+check "-o ocsf: one line" "$(cat "$WORK/ocsf.err")" "polq: -o ocsf: not available for timeline"
+check "-o ocsf incidents: Detection Findings" \
+	"$(polq -o ocsf incidents | jq -r 'select(.class_uid == 2004) | .class_uid' | sort -u)" "2004"
+check "-o ecs show: the incident" "$(polq show "$(polq incidents --json | jq -rs '.[0].id')" -o ecs | head -n 1 | jq -r .event.kind)" "alert"
 check "pcap keeps -o as a path" \
 	"$(cd "$WORK" && polq pcap "$I1" -o json 2>/dev/null; echo $?; test -f "$WORK/json" && echo file)" \
 	"$(printf '0\nfile')"

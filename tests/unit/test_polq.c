@@ -693,11 +693,11 @@ static void test_polq_bad_options(void **state)
 	assert_one_line_error(&r, "-r");
 	polq_run(t, &r, NULL, "show", "1", "-n", "1", NULL);
 	assert_one_line_error(&r, "unknown option");
-	/* ocsf and ecs: named, not yet here */
-	polq_run(t, &r, NULL, "-o", "ocsf", "incidents", NULL);
-	assert_one_line_error(&r, "-o ocsf: not available for incidents");
-	polq_run(t, &r, NULL, "show", "1", "--output", "ecs", NULL);
-	assert_one_line_error(&r, "-o ecs: not available for show");
+	/* ocsf and ecs: whole incidents, so only incidents and show */
+	polq_run(t, &r, NULL, "-o", "ocsf", "timeline", NULL);
+	assert_one_line_error(&r, "-o ocsf: not available for timeline");
+	polq_run(t, &r, NULL, "stats", "--output", "ecs", NULL);
+	assert_one_line_error(&r, "-o ecs: not available for stats");
 	/* errors in JSON mode also on stdout, whichever way JSON was asked */
 	polq_run(t, &r, NULL, "incidents", "-n", "x", "-o", "json", NULL);
 	assert_one_line_error(&r, "-n 'x'");
