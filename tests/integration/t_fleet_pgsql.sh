@@ -66,9 +66,9 @@ check "severity critical (5)" \
 	"$(pgq -v id="$ID" <<<"SELECT severity_id FROM polrec_findings WHERE $BY_ID;")" "5"
 check "title names the expectation" \
 	"$(pgq -v id="$ID" <<<"SELECT title LIKE '%daemons-spawn-no-shells%' FROM polrec_findings WHERE $BY_ID;")" "t"
-# the violating process anywhere in the finding (evidences or related
-# events): its pid, cmd_line and executable, and its parent
-PROC="jsonb_path_query_first(finding, '\$.** ? (@.pid == \$v && exists(@.cmd_line))', jsonb_build_object('v', :'v'::int))"
+# the violating process: the finding's first evidence, with its lineage as
+# nested parent_process (query/ocsf.c)
+PROC="(finding #> '{evidences,0,process}')"
 check "violator's pid and cmd_line" \
 	"$(pgq -v id="$ID" -v v="$V" <<<"SELECT $PROC ->> 'pid', $PROC ->> 'cmd_line' FROM polrec_findings WHERE $BY_ID;")" \
 	"$V|/bin/sh $WORK/v.sh $WORK 0"
@@ -81,6 +81,11 @@ check "lineage: the parent is the fake daemon" \
 check "lineage: then this test's shell" \
 	"$(pgq -v id="$ID" -v v="$V" <<<"SELECT $PROC #>> '{parent_process,parent_process,pid}' FROM polrec_findings WHERE $BY_ID;")" \
 	"$$"
+check "the incident's activity records arrived, correlated by the finding's uid" \
+	"$(pgq -v id="$ID" <<<"SELECT count(*) > 0 FROM polrec_findings a JOIN polrec_findings f
+		ON a.finding #>> '{metadata,correlation_uid}' = f.finding_uid
+		WHERE a.class_uid IN (1001, 1007, 4001) AND f.class_uid = 2004
+		AND (f.finding_uid = :'id' OR f.finding_uid ~ ('[^0-9]' || :'id' || '\$'));")" "t"
 check "the same process as polq shows" \
 	"$(polq show "$ID" --json | jq -r '[.process.pid, .lineage[1].pid] | @tsv')" "$V	$D"
 
@@ -95,7 +100,7 @@ ok "the stream rotated ($(find "$WORK" -maxdepth 1 -name 'ocsf.ndjson.*' | wc -l
 wait_rows $((MORE + 1)) 60 || die "findings missing after rotation"
 sleep 2          # a duplicate row would come now
 check "rows: one per incident" \
-	"$(pgq <<<"SELECT count(*), count(DISTINCT finding_uid) FROM polrec_findings;")" \
+	"$(pgq <<<"SELECT count(*), count(DISTINCT finding_uid) FROM polrec_findings WHERE class_uid = 2004;")" \
 	"$((MORE + 1))|$((MORE + 1))"
 echo "info: deliveries: $(pgq <<<"SELECT sum(copies) FROM polrec_findings;") for $((MORE + 1)) findings"
 for id in $(polq incidents --json | jq -r .id); do
@@ -104,7 +109,7 @@ for id in $(polq incidents --json | jq -r .id); do
 done
 for i in $(seq 1 "$MORE"); do
 	v=$(cat "$WORK/shell.$i.pid")
-	n=$(pgq -v v="$v" <<<"SELECT count(*) FROM polrec_findings WHERE finding @? ('\$.** ? (@.pid == ' || :'v' || ' && exists(@.parent_process))')::jsonpath;")
+	n=$(pgq -v v="$v" <<<"SELECT count(*) FROM polrec_findings WHERE class_uid = 2004 AND finding #>> '{evidences,0,process,pid}' = :'v' AND finding #> '{evidences,0,process,parent_process}' IS NOT NULL;")
 	[ "$n" = 1 ] || { echo "FAIL: violator $v (round $i) in $n rows" >&2; FAILS=$((FAILS + 1)); }
 done
 check "nothing failed to parse" \
