@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "recorder/metrics.h"
 #include "recorder/polrecd.h"
 
 #define LINEAGE_MAX  256  /* ancestors kept per incident (README "Limits") */
@@ -625,6 +626,7 @@ static void raise_incident(struct pr_consumer *c, struct pr_proc *p,
 	inc.follow_until = epoch(c, viol->time + v->exp->follow_ns);
 	inc.violations = 1;
 	c->nincidents++;
+	pr_metrics_incident(inc.policy, inc.severity);
 	pr_log("incident: %s %s (%s) pid %u %s %s", inc.severity, inc.policy, inc.rule,
 	       p->pid, viol->action, pr_verbose ? viol->path : "");
 	token = ++c->next_token;

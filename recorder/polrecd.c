@@ -23,6 +23,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include "recorder/config.h"
+#include "recorder/metrics.h"
 #include "recorder/polrecd.h"
 #include "schema/prune.h"
 
@@ -43,6 +44,8 @@
 #define DEFAULT_CONTEXT_WINDOW_NS (60 * 1000000000ull)
 #define DEFAULT_CONTEXT_BYTES (64ull << 20)
 #define POLL_MS       10
+/* long options without a short form */
+enum { OPT_METRICS_FILE = 0x4d01, OPT_METRICS_INTERVAL, OPT_METRICS_LISTEN };
 
 int pr_verbose;
 /* "FILE:LINE:COL" of the setting being applied from polrecd.yaml: its
@@ -120,6 +123,12 @@ static void usage(FILE *f)
 		"  --ocsf-stream-size N    rotate PATH when it would pass N bytes (K/M/G\n"
 		"                          suffixes; default 64M, at least 1K)\n"
 		"  --ocsf-stream-keep N    rotated generations kept, PATH.1 .. PATH.N (default 5)\n"
+		"  --metrics-file PATH     Prometheus text file, replaced atomically (default\n"
+		"                          " PR_METRICS_DEFAULT_FILE ";\n"
+		"                          none = off)\n"
+		"  --metrics-interval D    how often the file is rewritten (default 15s)\n"
+		"  --metrics-listen A:P    also serve GET /metrics over HTTP, loopback only\n"
+		"                          (127.0.0.1:9464, [::1]:9464)\n"
 		"  -v, --verbose           log every incident path and libbpf's messages\n");
 }
 
@@ -421,6 +430,9 @@ static uint64_t context_window_ns = DEFAULT_CONTEXT_WINDOW_NS;
 static uint64_t context_bytes = DEFAULT_CONTEXT_BYTES;
 static uint32_t pkt_ring_slots = PR_RING_SLOTS_DEFAULT;
 static struct pr_budget_cfg budget_cfg;
+static struct pr_metrics_cfg metrics_cfg = {
+	.file = PR_METRICS_DEFAULT_FILE, .interval_ns = PR_METRICS_DEFAULT_INTERVAL,
+};
 
 /* --max-store-size, --max-pcap-size: bytes with K, M or G; 0 = unlimited,
  * else at least 1 MiB */
@@ -755,6 +767,12 @@ static int run(const char *store_dir)
 	struct pr_consumer c = {0};
 	struct pr_budget *budget = NULL;
 	struct pr_ocsf_stream *ocsf = NULL;
+	struct pr_metrics *metrics = NULL;
+	struct pr_metrics_static mst = {
+		.start_ns = clock_ns(CLOCK_REALTIME), .context_limit = context_bytes, .packet_ring_slots = pkt_ring_slots,
+		.max_store = budget_cfg.max_store, .max_pcap = budget_cfg.max_pcap,
+		.max_age_ns = budget_cfg.max_age_ns,
+	};
 	uint64_t drops_last[PR_EV_TYPE_MAX] = {0}, drops_since, next_tick, w_ok, w_bad, w_drop;
 	uint64_t evicted = 0, evicted_events = 0;
 	int64_t clock_offset;
@@ -823,6 +841,12 @@ static int run(const char *store_dir)
 	boot_id(bid);
 	check_last_stop(store_dir, bid, c.writer);
 	heartbeat(store_dir, bid, 0);
+	/* the HTTP endpoint binds now, with every capability still held */
+	metrics = pr_metrics_open(&metrics_cfg, err, sizeof(err));
+	if (!metrics) {
+		pr_log("%s", err);
+		goto out;
+	}
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
@@ -881,6 +905,7 @@ static int run(const char *store_dir)
 			check_clock(&c, &clock_offset);
 			heartbeat(store_dir, bid, 0);
 			account_drops(probes, &c, drops_last, &drops_since);
+			pr_metrics_tick(metrics, &mst, &c, probes, ps.sha256, ps.version, ps.policy->n);
 			pr_proctab_reap(c.procs, clock_ns(CLOCK_BOOTTIME), context_window_ns);
 			pr_proctab_enforce_cap(c.procs);
 			notify_status(&c, &ps, 0);
@@ -912,6 +937,9 @@ static int run(const char *store_dir)
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "stop", detail));
 	rc = stop_requested ? 0 : 1;
 out:
+	/* the last metrics (polrec_up 0), while the writer's counts are there */
+	pr_metrics_stop(metrics, &mst, &c, probes, ps.sha256, ps.version, ps.policy->n);
+	pr_metrics_close(metrics);
 	if (c.writer) {
 		/* drains the queue: flushes the store */
 		pr_writer_stop(c.writer, &w_ok, &w_bad, &w_drop);
@@ -1025,12 +1053,16 @@ int main(int argc, char **argv)
 		{"ocsf-stream", required_argument, NULL, 'O'},
 		{"ocsf-stream-size", required_argument, NULL, 'Z'},
 		{"ocsf-stream-keep", required_argument, NULL, 'K'},
+		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+		{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *store_dir = DEFAULT_STORE;
 	struct pr_config cfg = {0};
 	char **args;
+	char err[512];
 	int opt, nargs, policy_from_config = 0;
 
 	nargs = config_args(argc, argv, opts, &cfg, &args);
@@ -1134,6 +1166,20 @@ int main(int argc, char **argv)
 			if (parse_stream_keep(optarg, &ocsf_keep))
 				return 2;
 			break;
+		case OPT_METRICS_FILE:
+			metrics_cfg.file = strcmp(optarg, "none") ? optarg : NULL;
+			metrics_cfg.file_explicit = 1;
+			break;
+		case OPT_METRICS_INTERVAL:
+			if (pr_metrics_parse_interval(optarg, &metrics_cfg.interval_ns, err,
+						      sizeof(err))) {
+				pr_log("%s", err);
+				return 2;
+			}
+			break;
+		case OPT_METRICS_LISTEN:
+			metrics_cfg.listen = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1149,6 +1195,10 @@ int main(int argc, char **argv)
 	}
 	if (!store_dir[0]) {
 		pr_log("--store needs a directory");
+		return 2;
+	}
+	if (pr_metrics_check(&metrics_cfg, err, sizeof(err))) {
+		pr_log("%s", err);
 		return 2;
 	}
 	return run(store_dir);

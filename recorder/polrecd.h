@@ -11,6 +11,7 @@
 #include "recorder/netrules.h"
 #include "recorder/policy.h"
 #include "recorder/proctab.h"
+#include "schema/prune.h"
 #include "schema/store.h"
 
 extern int pr_verbose;
@@ -123,6 +124,24 @@ void pr_ocsf_stream_close(struct pr_ocsf_stream *st);
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job);
 /* Stats: jobs written, failed, dropped because the queue was full. */
 void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped);
+/* Loss records by (stage, kind), as polq stats sums them. */
+#define PR_WRITER_LOSS_KINDS 64
+struct pr_loss_count {
+	char stage[24], kind[24];
+	uint64_t count;
+};
+/* Everything the writer counts, read at once (metrics). */
+struct pr_writer_snap {
+	uint64_t written, failed, dropped, pkts_dropped, events_dropped;
+	size_t queued, queued_bytes;
+	struct pr_loss_count losses[PR_WRITER_LOSS_KINDS]; /* queued or counted (store-full) */
+	size_t nlosses;
+	struct pr_store_usage usage;  /* refreshed by the writer at most every second */
+	int usage_valid;
+	uint64_t full_since;          /* disk-full state since (epoch ns), 0 = not */
+	uint64_t pruned_incidents[PR_PRUNE__COUNT], pruned_bytes[PR_PRUNE__COUNT];
+};
+void pr_writer_snapshot(struct pr_writer *w, struct pr_writer_snap *out);
 /* Drain the queue, stop the thread, free the writer; final counts out. */
 void pr_writer_stop(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped);
 

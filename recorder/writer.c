@@ -74,6 +74,15 @@ struct pr_writer {
 	/* told of each incident once its batch is committed (--ocsf-stream) */
 	pr_incident_written_fn on_incident;
 	void *on_incident_arg;
+	/* for the metrics (pr_writer_snapshot), under lock: every loss
+	 * record queued or counted, by (stage, kind), and what the store
+	 * held at the last refresh (the writer thread owns the store) */
+	struct pr_loss_count losses[PR_WRITER_LOSS_KINDS];
+	size_t nlosses;
+	struct pr_store_usage usage;
+	int usage_valid;
+	uint64_t usage_time, full_since;
+	uint64_t pruned_incidents[PR_PRUNE__COUNT], pruned_bytes[PR_PRUNE__COUNT];
 };
 
 enum { FULL_INCIDENT, FULL_EVENT, FULL_FLOW, FULL_PACKET };
@@ -543,13 +552,64 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 	return bad ? BATCH_FAILED : BATCH_OK;
 }
 
+/* A loss for the metrics, lock held. The stages and kinds are the
+ * program's own constants, so the table stays small; should it ever
+ * fill, the rest is added to its last row, still counted. */
+static void count_loss(struct pr_writer *w, const char *stage, const char *kind, uint64_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < w->nlosses; i++)
+		if (!strcmp(w->losses[i].stage, stage) && !strcmp(w->losses[i].kind, kind))
+			break;
+	if (i == w->nlosses) {
+		if (w->nlosses == PR_WRITER_LOSS_KINDS) {
+			i = w->nlosses - 1;
+			snprintf(w->losses[i].stage, sizeof(w->losses[i].stage), "other");
+			snprintf(w->losses[i].kind, sizeof(w->losses[i].kind), "other");
+		} else {
+			snprintf(w->losses[i].stage, sizeof(w->losses[i].stage), "%s", stage);
+			snprintf(w->losses[i].kind, sizeof(w->losses[i].kind), "%s", kind);
+			w->nlosses++;
+		}
+	}
+	w->losses[i].count += n;
+}
+
+/* The store's size and the budget's state for the metrics, at most once
+ * a second (writer thread: it owns the store). */
+static void refresh_usage(struct pr_writer *w)
+{
+	struct pr_store_usage u;
+	uint64_t t = now_ns(), inc[PR_PRUNE__COUNT], bytes[PR_PRUNE__COUNT];
+	int ok;
+
+	if (t - w->usage_time < 1000000000ull)
+		return;
+	w->usage_time = t;
+	ok = pr_store_usage(w->store, &u) == 0;
+	pr_budget_pruned(w->budget, inc, bytes);
+	pthread_mutex_lock(&w->lock);
+	if (ok)
+		w->usage = u;
+	w->usage_valid |= ok;
+	w->full_since = pr_budget_full_since(w->budget);
+	memcpy(w->pruned_incidents, inc, sizeof(inc));
+	memcpy(w->pruned_bytes, bytes, sizeof(bytes));
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* The disk stayed full: count what the batch held; its loss and run
  * records wait for the next batch (they are small; beyond CARRY_MAX they
  * are counted as failed). Returns the batch without them. */
 static struct pr_job *count_full_loss(struct pr_writer *w, struct pr_job *batch)
 {
 	struct pr_job *keep = NULL, **tail = &keep, *next;
-	uint64_t t = now_ns(), failed = 0;
+	uint64_t t = now_ns(), failed = 0, lost0[4];
+
+	memcpy(lost0, w->full_lost, sizeof(lost0));
 
 	if (!w->full_from)
 		w->full_from = t;
@@ -590,6 +650,8 @@ static struct pr_job *count_full_loss(struct pr_writer *w, struct pr_job *batch)
 	}
 	pthread_mutex_lock(&w->lock);
 	w->failed += failed;
+	for (int k = 0; k < 4; k++)
+		count_loss(w, "store-full", full_kind[k], w->full_lost[k] - lost0[k]);
 	pthread_mutex_unlock(&w->lock);
 	return keep;
 }
@@ -709,6 +771,7 @@ static void *writer_main(void *arg)
 		if (batch)
 			batch = write_or_make_room(w, batch);
 		pr_budget_tick(w->budget, now_ns());
+		refresh_usage(w);
 		while (batch) {
 			struct pr_job *next = batch->next;
 
@@ -804,6 +867,8 @@ int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 		job_free(job);
 		return -1;
 	}
+	if (job->type == JOB_LOSS)
+		count_loss(w, job->stage, job->kind, job->count);
 	if (w->tail)
 		w->tail->next = job;
 	else
@@ -843,6 +908,27 @@ uint64_t pr_writer_packets_dropped(struct pr_writer *w)
 	n = w->pkts_dropped;
 	pthread_mutex_unlock(&w->lock);
 	return n;
+}
+
+void pr_writer_snapshot(struct pr_writer *w, struct pr_writer_snap *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&w->lock);
+	out->written = w->written;
+	out->failed = w->failed;
+	out->dropped = w->dropped;
+	out->pkts_dropped = w->pkts_dropped;
+	out->events_dropped = w->events_dropped;
+	out->queued = w->queued;
+	out->queued_bytes = w->queued_bytes;
+	out->nlosses = w->nlosses;
+	memcpy(out->losses, w->losses, w->nlosses * sizeof(w->losses[0]));
+	out->usage = w->usage;
+	out->usage_valid = w->usage_valid;
+	out->full_since = w->full_since;
+	memcpy(out->pruned_incidents, w->pruned_incidents, sizeof(out->pruned_incidents));
+	memcpy(out->pruned_bytes, w->pruned_bytes, sizeof(out->pruned_bytes));
+	pthread_mutex_unlock(&w->lock);
 }
 
 void pr_writer_stop(struct pr_writer *w, uint64_t *written, uint64_t *failed, uint64_t *dropped)

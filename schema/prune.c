@@ -594,6 +594,8 @@ struct pr_budget {
 	bool state_dirty;        /* the budget row still says what was, retry */
 	/* prune log, aggregated */
 	uint64_t log_last, log_incidents[PR_PRUNE__COUNT], log_bytes[PR_PRUNE__COUNT];
+	/* since start, for the metrics */
+	uint64_t total_incidents[PR_PRUNE__COUNT], total_bytes[PR_PRUNE__COUNT];
 };
 
 static void blog(struct pr_budget *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -775,6 +777,15 @@ size_t pr_budget_batch_bytes(const struct pr_budget *b)
 	return (size_t)clampu(b->cfg.max_store / 64, 256 << 10, b->reserve_size / 4);
 }
 
+void pr_budget_pruned(const struct pr_budget *b, uint64_t incidents[PR_PRUNE__COUNT],
+		      uint64_t bytes[PR_PRUNE__COUNT])
+{
+	for (int r = 0; r < PR_PRUNE__COUNT; r++) {
+		incidents[r] = b ? b->total_incidents[r] : 0;
+		bytes[r] = b ? b->total_bytes[r] : 0;
+	}
+}
+
 uint64_t pr_budget_full_since(const struct pr_budget *b)
 {
 	return b ? b->full_since : 0;
@@ -867,6 +878,8 @@ static uint64_t prune_to(struct pr_budget *b, enum pr_prune_reason reason, uint6
 		freed += res.bytes;
 		b->log_incidents[reason] += res.incidents;
 		b->log_bytes[reason] += res.bytes;
+		b->total_incidents[reason] += res.incidents;
+		b->total_bytes[reason] += res.bytes;
 		if (++steps % 8 == 0)
 			pr_store_wal_truncate(b->s);
 		if (pr_store_usage(b->s, &u))

@@ -125,6 +125,10 @@ bool pr_budget_disk_full(struct pr_budget *b, uint64_t now);
 /* A transaction is open on the store (SQLite may roll one back by itself
  * after a full disk or an I/O error). */
 bool pr_store_in_transaction(struct pr_store *s);
+/* What the budget pruned since it started, by reason (every prune step;
+ * pcap-size: incidents whose packets went). Zeros for NULL. */
+void pr_budget_pruned(const struct pr_budget *b, uint64_t incidents[PR_PRUNE__COUNT],
+		      uint64_t bytes[PR_PRUNE__COUNT]);
 /* Currently in the disk-full state: since when (0 = not). */
 uint64_t pr_budget_full_since(const struct pr_budget *b);
 
