@@ -490,18 +490,24 @@ int pr_store_sweep_segments(struct pr_store *s, unsigned *removed)
 	return 0;
 }
 
-int pr_store_wal_truncate(struct pr_store *s)
+static int wal_truncate_wait(struct pr_store *s, int wait_ms)
 {
 	sqlite3 *db = pr_store_sqlite(s);
 	int rc;
 
-	sqlite3_busy_timeout(db, 0); /* never wait for a reader */
+	sqlite3_busy_timeout(db, wait_ms);
 	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_busy_timeout(db, PR_STORE_BUSY_MS);
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return 1;
 	return rc == SQLITE_OK ? 0 : db_fail(s, "checkpoint");
 }
+
+int pr_store_wal_truncate(struct pr_store *s)
+{
+	return wal_truncate_wait(s, 0); /* never wait for a reader */
+}
+
 
 /* ---- budget state ---- */
 
@@ -590,6 +596,7 @@ struct pr_budget {
 	uint64_t full_since, full_cap, full_room, full_failures, full_failures_logged;
 	uint64_t full_last_log;
 	uint64_t autockpt;           /* wal_autocheckpoint (pages) when writing normally */
+	uint64_t wal_busy_at, wal_busy; /* the WAL bound: last refused, how often */
 	bool full_recorded;          /* the budget row says so */
 	bool state_dirty;        /* the budget row still says what was, retry */
 	/* prune log, aggregated */
@@ -942,6 +949,35 @@ static void full_recover(struct pr_budget *b, uint64_t now)
 		b->state_dirty = true;
 }
 
+/* Readers that keep overlapping starve the passive checkpoints SQLite
+ * runs after each commit (each holds the WAL at its snapshot), and the WAL
+ * then grows without end. Past the bound, wait a little for the readers
+ * of old snapshots to finish and reset the WAL; a reader that holds its
+ * snapshot longer (a polq timeline blocked in a pager) is waited for
+ * again only after WAL_BOUND_RETRY_NS, so the writer never stalls. */
+#define WAL_BOUND_WAIT_MS  250
+#define WAL_BOUND_RETRY_NS (10 * NS_PER_S)
+
+static void wal_bound(struct pr_budget *b, uint64_t now)
+{
+	uint64_t wal = file_size(pr_store_dir(b->s), "polrec.db-wal");
+	int rc;
+
+	if (wal <= b->reserve_size || now - b->wal_busy_at < WAL_BOUND_RETRY_NS)
+		return;
+	rc = wal_truncate_wait(b->s, WAL_BOUND_WAIT_MS);
+	if (rc == 1) {
+		b->wal_busy_at = now;
+		b->wal_busy++;
+		if (b->wal_busy == 1 || b->wal_busy % 60 == 0)
+			blog(b, "store: the WAL is %.1f MiB and a reader has held an old snapshot "
+			     "for more than %d ms (%llu time(s)); it is reset when the reader is done",
+			     mib(wal), WAL_BOUND_WAIT_MS, (unsigned long long)b->wal_busy);
+	} else if (rc < 0) {
+		blog(b, "store: cannot reset the WAL: %s", pr_store_errmsg(b->s));
+	}
+}
+
 void pr_budget_tick(struct pr_budget *b, uint64_t now)
 {
 	struct pr_store_usage u;
@@ -949,6 +985,7 @@ void pr_budget_tick(struct pr_budget *b, uint64_t now)
 
 	if (!b || !has_budget_tables(b->s))
 		return;
+	wal_bound(b, now);
 	/* a recovery whose state write failed: polq stats must stop saying
 	 * "disk full" once the disk is not */
 	if (b->state_dirty && write_state(b, now, NULL, NULL) == 0)

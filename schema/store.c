@@ -203,15 +203,21 @@ static void arena_reset(struct arena *a)
 	follow " FROM incidents i LEFT JOIN proc_images p ON p.id = i.proc_image_id"
 #define NET_JOIN " LEFT JOIN incident_network n ON n.incident_id = i.id"
 /* order: INC_BY_TIME, INC_BY_TIME_DESC, INC_BY_ID (enum pr_order) */
+/* A listing is read in chunks of ?10 rows after the key (?7 time, ?8 id)
+ * of the last row of the previous chunk (?9 = 1 once there is one), so no
+ * statement (no read snapshot) is open while a caller's callback runs: a
+ * reader that blocks (polq into a pager nobody scrolls) must not keep the
+ * writer's WAL from being reset. */
 #define INC_LIST_WHERE(order)                                                \
 	" WHERE i.time >= ?1 AND i.time < ?2"                                \
 	" AND (?3 IS NULL OR i.policy = ?3)"                                 \
 	" AND (?4 IS NULL OR i.severity = ?4)"                               \
 	" AND i.id > ?5 AND i.id <= ?6"                                      \
-	" ORDER BY " order
-#define INC_BY_TIME "i.time, i.id"
-#define INC_BY_TIME_DESC "i.time DESC, i.id DESC"
-#define INC_BY_ID "i.id"
+	" AND (?9 = 0 OR " order ")"
+#define INC_BY_TIME "i.time > ?7 OR (i.time = ?7 AND i.id > ?8)) ORDER BY i.time, i.id LIMIT (?10"
+#define INC_BY_TIME_DESC                                                     \
+	"i.time < ?7 OR (i.time = ?7 AND i.id < ?8)) ORDER BY i.time DESC, i.id DESC LIMIT (?10"
+#define INC_BY_ID "i.id > ?8) ORDER BY i.id LIMIT (?10"
 /* the listing of each schema version: 3 (follow), 2 (network), 1 */
 #define INC_LIST_V3(order) \
 	INC_SELECT(NET_COLS("n."), FOLLOW_COLS) NET_JOIN INC_LIST_WHERE(order)
@@ -1794,6 +1800,53 @@ static int read_incident(struct pr_store *s, struct arena *a, sqlite3_stmt *st,
 	return read_proc_with_id(s, a, st, INC_NCOLS, &inc->proc, what);
 }
 
+#define LIST_CHUNK 256 /* incidents read per statement */
+
+/* Read the next chunk of a listing into v (arena a) and reset the
+ * statement; *n rows. 0, or -1. */
+static int list_chunk(struct pr_store *s, const struct pr_query *q, enum stmt_id id,
+		      const struct pr_incident_rec *key, struct arena *a,
+		      struct pr_incident_rec *v, size_t *n)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return -1;
+	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
+	rc = rc ?: sqlite3_bind_int64(st, 2, q->until ? clamp_time(q->until) : INT64_MAX);
+	rc = rc ?: (q->policy ? bind_name(st, 3, q->policy) : SQLITE_OK);
+	rc = rc ?: (q->severity ? bind_name(st, 4, q->severity) : SQLITE_OK);
+	rc = rc ?: sqlite3_bind_int64(st, 5, q->after_id > 0 ? q->after_id : 0);
+	rc = rc ?: sqlite3_bind_int64(st, 6, q->upto_id > 0 ? q->upto_id : INT64_MAX);
+	rc = rc ?: sqlite3_bind_int64(st, 7, key ? clamp_time(key->time) : 0);
+	rc = rc ?: sqlite3_bind_int64(st, 8, key ? key->id : 0);
+	rc = rc ?: sqlite3_bind_int(st, 9, key != NULL);
+	rc = rc ?: sqlite3_bind_int(st, 10, LIST_CHUNK);
+	if (bind_check(s, rc, "list incidents")) {
+		stmt_done(st);
+		return -1;
+	}
+	while (*n < LIST_CHUNK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "incident %lld", (long long)sqlite3_column_int64(st, 0));
+		if (read_incident(s, a, st, &v[*n], what)) {
+			stmt_done(st);
+			return -1;
+		}
+		(*n)++;
+	}
+	if (*n < LIST_CHUNK && rc != SQLITE_DONE) {
+		db_err(s, "list incidents");
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st); /* the read snapshot ends here, before any callback */
+	return 0;
+}
+
 long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 			     pr_incident_cb cb, void *arg)
 {
@@ -1806,11 +1859,12 @@ long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 				  ST_LIST_INCIDENTS_V1_ID },
 	};
 	static const struct pr_query all;
+	struct pr_incident_rec *v, key;
 	struct arena a = { 0 };
-	struct pr_incident_rec inc;
-	sqlite3_stmt *st;
+	enum stmt_id id;
+	bool stop = false, have_key = false;
+	size_t got;
 	long n = 0;
-	int rc;
 
 	if (s->listing) {
 		set_err(s, "list incidents: called from its own callback");
@@ -1821,41 +1875,30 @@ long pr_store_list_incidents(struct pr_store *s, const struct pr_query *q,
 		set_err(s, "list incidents: unknown order %d", (int)q->order);
 		return -1;
 	}
-	if (!(st = stmt_get(s, by_version(s, list_ids[q->order][0], list_ids[q->order][1],
-					  list_ids[q->order][2]))))
-		return -1;
-	rc = sqlite3_bind_int64(st, 1, clamp_time(q->since));
-	rc = rc ?: sqlite3_bind_int64(st, 2, q->until ? clamp_time(q->until) : INT64_MAX);
-	rc = rc ?: (q->policy ? bind_name(st, 3, q->policy) : SQLITE_OK);
-	rc = rc ?: (q->severity ? bind_name(st, 4, q->severity) : SQLITE_OK);
-	rc = rc ?: sqlite3_bind_int64(st, 5, q->after_id > 0 ? q->after_id : 0);
-	rc = rc ?: sqlite3_bind_int64(st, 6, q->upto_id > 0 ? q->upto_id : INT64_MAX);
-	if (bind_check(s, rc, "list incidents")) {
-		stmt_done(st);
+	id = by_version(s, list_ids[q->order][0], list_ids[q->order][1], list_ids[q->order][2]);
+	if (!(v = calloc(LIST_CHUNK, sizeof(*v)))) {
+		set_err(s, "list incidents: out of memory");
 		return -1;
 	}
 	s->listing = true;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char what[48];
-
-		arena_reset(&a);
-		snprintf(what, sizeof(what), "incident %lld",
-			 (long long)sqlite3_column_int64(st, 0));
-		if (read_incident(s, &a, st, &inc, what)) {
+	do {
+		arena_release(&a);
+		if (list_chunk(s, q, id, have_key ? &key : NULL, &a, v, &got)) {
 			n = -1;
 			break;
 		}
-		n++;
-		if (cb && cb(&inc, arg))
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_err(s, "list incidents");
-		n = -1;
-	}
+		for (size_t i = 0; i < got && !stop; i++) {
+			n++;
+			stop = cb && cb(&v[i], arg);
+		}
+		if (got) {
+			key = v[got - 1]; /* only time and id are used */
+			have_key = true;
+		}
+	} while (!stop && got == LIST_CHUNK);
 	s->listing = false;
-	stmt_done(st);
 	arena_release(&a);
+	free(v);
 	return n;
 }
 

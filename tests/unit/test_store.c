@@ -1819,6 +1819,80 @@ static void test_timeline(void **state)
 	pr_store_close(s);
 }
 
+/* ---- listings in chunks: no read snapshot while a callback runs ---- */
+
+struct chunk_ctx {
+	sqlite3 *db;          /* a second connection: the writer's side */
+	int64_t last_id;
+	uint64_t last_time;
+	long n;
+	int order;
+	int busy;             /* checkpoints refused because a snapshot was held */
+};
+
+static int chunk_cb(const struct pr_incident_rec *inc, void *arg)
+{
+	struct chunk_ctx *c = arg;
+	int log = -1, ckpt = -1, rc;
+
+	if (c->n) {
+		if (c->order == PR_ORDER_ID)
+			assert_true(inc->id > c->last_id);
+		else if (c->order == PR_ORDER_TIME)
+			assert_true(inc->time > c->last_time ||
+				    (inc->time == c->last_time && inc->id > c->last_id));
+		else
+			assert_true(inc->time < c->last_time ||
+				    (inc->time == c->last_time && inc->id < c->last_id));
+	}
+	c->last_id = inc->id;
+	c->last_time = inc->time;
+	c->n++;
+	/* every 100th: the writer commits and resets the WAL; a reader still
+	 * holding a snapshot would make that checkpoint busy */
+	if (c->n % 100 == 0) {
+		assert_int_equal(sqlite3_exec(c->db, "INSERT INTO runs (time, what, detail)"
+					      " VALUES (1, 'x', x'')", NULL, NULL, NULL), SQLITE_OK);
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
+		c->busy += rc == SQLITE_BUSY;
+		assert_true(rc == SQLITE_OK || rc == SQLITE_BUSY);
+	}
+	return 0;
+}
+
+static void test_list_in_chunks(void **state)
+{
+	struct fx *fx = *state;
+	struct pr_store *s = open_ok(fx, PR_STORE_WRITE);
+	struct scenario sc;
+	char path[256];
+	int orders[] = { PR_ORDER_TIME, PR_ORDER_TIME_DESC, PR_ORDER_ID };
+
+	for (int i = 0; i < 600; i++) {
+		/* times repeat (a chunk boundary inside equal times) and are not
+		 * in id order */
+		make_scenario(&sc, 10000 + (uint64_t)((i * 7) % 300), "p", "low");
+		sc.lineage[0].argv = sc.inc.proc.argv = NULL;
+		sc.lineage[0].argv_len = sc.inc.proc.argv_len = 0;
+		add_scenario(s, &sc);
+	}
+	pr_store_close(s);
+
+	s = open_ok(fx, PR_STORE_READ);
+	snprintf(path, sizeof(path), "%s/polrec.db", fx->dir);
+	for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+		struct chunk_ctx c = { .order = orders[k] };
+		struct pr_query q = { .order = orders[k] };
+
+		assert_int_equal(sqlite3_open_v2(path, &c.db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		assert_int_equal(pr_store_list_incidents(s, &q, chunk_cb, &c), 600);
+		assert_int_equal(c.n, 600);
+		assert_int_equal(c.busy, 0);
+		sqlite3_close(c.db);
+	}
+	pr_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1856,6 +1930,7 @@ int main(void)
 		T(test_incident_events_dedupe),
 		T(test_incident_gaps),
 		T(test_timeline),
+		T(test_list_in_chunks),
 #undef T
 	};
 
