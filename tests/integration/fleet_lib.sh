@@ -167,12 +167,11 @@ rsyslog_stop() {
 }
 
 # wait_rows N [SECONDS]: until polrec_findings holds N rows (default 30 s)
-# wait_rows N [SECS]: until N Detection Findings (class 2004) arrived; an
-# incident's activity records (1007, 1001, 4001) are rows of their own
+# wait_rows N [SECS [WHERE]]: until N rows (that match WHERE) arrived
 wait_rows() {
-	local n=$1 secs=${2:-30} got=
+	local n=$1 secs=${2:-30} where=${3:-true} got=
 	for _ in $(seq 1 $((secs * 5))); do
-		got=$(pgq <<<"SELECT count(*) FROM polrec_findings WHERE class_uid = 2004;" 2>/dev/null || true)
+		got=$(pgq <<<"SELECT count(*) FROM polrec_findings WHERE $where;" 2>/dev/null || true)
 		[ -n "$got" ] && [ "$got" -ge "$n" ] && return 0
 		sleep 0.2
 	done

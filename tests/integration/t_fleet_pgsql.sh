@@ -52,7 +52,7 @@ wait_incidents 1 || die "no incident in the store"
 ID=$(incident_id '.policy == "daemons-spawn-no-shells"')
 [ -n "$ID" ] || die "no incident id"
 check "the stream file is private" "$(stat -c %a "$STREAM")" "600"
-wait_rows 1 30 || die "the finding did not reach PostgreSQL within 30 s"
+wait_rows 1 30 "class_uid = 2004" || die "the finding did not reach PostgreSQL within 30 s"
 
 # the row whose finding_info.uid names incident ID (the id alone, or
 # with a prefix such as a store id)
@@ -97,7 +97,7 @@ done
 wait_incidents $((MORE + 1)) || die "expected $((MORE + 1)) incidents in the store"
 [ -e "$STREAM.1" ] || die "no rotation happened ($STREAM.1 missing) at --ocsf-stream-size $ROT_SIZE"
 ok "the stream rotated ($(find "$WORK" -maxdepth 1 -name 'ocsf.ndjson.*' | wc -l) rotated files)"
-wait_rows $((MORE + 1)) 60 || die "findings missing after rotation"
+wait_rows $((MORE + 1)) 60 "class_uid = 2004" || die "findings missing after rotation"
 sleep 2          # a duplicate row would come now
 check "rows: one per incident" \
 	"$(pgq <<<"SELECT count(*), count(DISTINCT finding_uid) FROM polrec_findings WHERE class_uid = 2004;")" \
