@@ -25,6 +25,8 @@
 #define OPT_ENDOFOPT        0
 #define OPT_COMMENT         1
 #define OPT_SHB_USERAPPL    4
+#define OPT_IF_NAME         2
+#define OPT_IF_DESCRIPTION  3
 #define OPT_IF_TSRESOL      9
 #define OPT_EPB_FLAGS       2
 #define EPB_FLAG_INBOUND    0x1u
@@ -76,23 +78,6 @@ static int wend(FILE *f, uint32_t total)
 	return w32(f, total);
 }
 
-int pr_pcapng_begin(FILE *f, const char *appl)
-{
-	size_t alen = appl ? strnlen(appl, 256) : 0;
-	uint32_t shb = 28 + (alen ? (uint32_t)opt_size(alen) : 0) + 4;
-	uint8_t tsresol = 9; /* 10^-9 s */
-	uint32_t idb = 20 + (uint32_t)opt_size(1) + 4;
-
-	if (w32(f, PCAPNG_SHB) || w32(f, shb) || w32(f, PCAPNG_BOM) || w16(f, 1) || w16(f, 0) ||
-	    w32(f, 0xffffffffu) || w32(f, 0xffffffffu) || /* section length unknown */
-	    (alen && wopt(f, OPT_SHB_USERAPPL, appl, alen)) || wend(f, shb))
-		return -1;
-	if (w32(f, PCAPNG_IDB) || w32(f, idb) || w16(f, LINKTYPE_RAW) || w16(f, 0) ||
-	    w32(f, PR_STORE_SNAPLEN) || wopt(f, OPT_IF_TSRESOL, &tsresol, 1) || wend(f, idb))
-		return -1;
-	return 0;
-}
-
 /* Cut s to at most max bytes without splitting a UTF-8 sequence. */
 static size_t utf8_cut(const char *s, size_t max)
 {
@@ -104,6 +89,31 @@ static size_t utf8_cut(const char *s, size_t max)
 		max--;
 	return max;
 }
+
+int pr_pcapng_begin(FILE *f, const char *appl, const char *if_desc)
+{
+	static const char if_name[] = "polrec";
+	size_t alen = appl ? strnlen(appl, 256) : 0;
+	size_t dlen = if_desc ? utf8_cut(if_desc, 1024) : 0;
+	uint32_t shb = 28 + (alen ? (uint32_t)opt_size(alen) : 0) + 4;
+	uint8_t tsresol = 9; /* 10^-9 s */
+	uint32_t idb = 20 + (uint32_t)opt_size(sizeof(if_name) - 1) +
+		       (dlen ? (uint32_t)opt_size(dlen) : 0) + (uint32_t)opt_size(1) + 4;
+
+	if (w32(f, PCAPNG_SHB) || w32(f, shb) || w32(f, PCAPNG_BOM) || w16(f, 1) || w16(f, 0) ||
+	    w32(f, 0xffffffffu) || w32(f, 0xffffffffu) || /* section length unknown */
+	    (alen && wopt(f, OPT_SHB_USERAPPL, appl, alen)) || wend(f, shb))
+		return -1;
+	/* one interface: the packets polrec kept, both directions (the EPB
+	 * flags say which), raw IP; Wireshark shows its name and description */
+	if (w32(f, PCAPNG_IDB) || w32(f, idb) || w16(f, LINKTYPE_RAW) || w16(f, 0) ||
+	    w32(f, PR_STORE_SNAPLEN) || wopt(f, OPT_IF_NAME, if_name, sizeof(if_name) - 1) ||
+	    (dlen && wopt(f, OPT_IF_DESCRIPTION, if_desc, dlen)) ||
+	    wopt(f, OPT_IF_TSRESOL, &tsresol, 1) || wend(f, idb))
+		return -1;
+	return 0;
+}
+
 
 int pr_pcapng_packet(FILE *f, const struct pr_packet_rec *p, const char *comment)
 {
@@ -190,12 +200,14 @@ static long export_err(char *err, size_t errlen, const char *fmt, ...)
 
 static int export_open(struct export_ctx *c, pcap_t **pd)
 {
-	char appl[64];
+	char appl[64], desc[160];
 
 	*pd = NULL;
 	if (c->fmt == PR_EXPORT_PCAPNG) {
 		snprintf(appl, sizeof(appl), "polq " POLREC_VERSION);
-		return pr_pcapng_begin(c->f, appl);
+		snprintf(desc, sizeof(desc), "polrec incident %" PRId64 ": the packets of its flows "
+			 "as the host saw them (cgroup_skb, both directions, raw IP)", c->id);
+		return pr_pcapng_begin(c->f, appl, desc);
 	}
 	*pd = pcap_open_dead_with_tstamp_precision(DLT_RAW, PR_STORE_SNAPLEN,
 						   PCAP_TSTAMP_PRECISION_NANO);

@@ -32,7 +32,9 @@ long pr_export_incident(struct pr_store *s, int64_t id, FILE *f, enum pr_export_
 			char *err, size_t errlen);
 
 /* The pcapng building blocks (0, or -1 on a write error). */
-int pr_pcapng_begin(FILE *f, const char *appl);
+/* appl: the SHB's shb_userappl; if_desc: the interface's if_description
+ * (UTF-8, cut to 1024 bytes; NULL = none); the interface is named "polrec". */
+int pr_pcapng_begin(FILE *f, const char *appl, const char *if_desc);
 /* comment: UTF-8 text, cut to PR_PCAPNG_COMMENT_MAX bytes; NULL = none. */
 int pr_pcapng_packet(FILE *f, const struct pr_packet_rec *p, const char *comment);
 #define PR_PCAPNG_COMMENT_MAX 2048

@@ -150,6 +150,11 @@ check "pcap: truncation visible (snaplen 200)" \
 polq pcap "$IDP" -o "$WORK/flow.pcapng" --pcapng
 check "pcapng: comment names the process" \
 	"$(tshark -r "$WORK/flow.pcapng" -Y "tcp.port == $D" -T fields -e frame.comment 2>/dev/null | head -1 | grep -c "incident $IDP pid .* exe $WORK/bin/client")" "1"
+check "pcapng: the direction flag of each packet (inbound and outbound)" \
+	"$(tshark -r "$WORK/flow.pcapng" -Y "tcp.port == $D" -T fields -e frame.packet_flags_direction 2>/dev/null | sort -u | tr '\n' ' ')" "0x00000001 0x00000002 "
+check "pcapng: the interface's name and description" \
+	"$(tshark -r "$WORK/flow.pcapng" -c 1 -T fields -e frame.interface_name -e frame.interface_description 2>/dev/null)" \
+	"polrec	polrec incident $IDP: the packets of its flows as the host saw them (cgroup_skb, both directions, raw IP)"
 
 stop_polrecd
 finish
