@@ -331,6 +331,16 @@ struct pr_guard {
 	__u32 uid;
 };
 
+/* The last SIGKILL aimed at polrecd: its ring buffer event dies with the
+ * process, so the probe also keeps it in a one-entry array that user space
+ * pins in bpffs (the "last_words" map); the next start on the same store
+ * records it and clears it. */
+struct pr_last_words {
+	struct pr_guard last;   /* the latest such signal */
+	__u64 count;            /* how many since the map was cleared */
+	__u64 first_time;       /* boot ns of the first */
+};
+
 #define PR_SELF_TIDS 4          /* polrecd's threads the probes know */
 
 #endif /* POLREC_EVENTS_H */

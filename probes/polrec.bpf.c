@@ -1792,6 +1792,28 @@ static __always_inline int harmless_signal(__s32 sig)
 	return sig == 0 || sig == 1 || sig == 17 || sig == 18 || sig == 23 || sig == 28;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_last_words);
+} last_words SEC(".maps");
+
+/* SIGKILL ends polrecd before it reads the event: keep it where the next
+ * start finds it (a racing second SIGKILL may overwrite the record; the
+ * count still counts both) */
+static __always_inline void keep_last_words(const struct pr_guard *ev)
+{
+	__u32 zero = 0;
+	struct pr_last_words *lw = bpf_map_lookup_elem(&last_words, &zero);
+
+	if (!lw)
+		return;
+	if (__sync_fetch_and_add(&lw->count, 1) == 0)
+		lw->first_time = ev->h.time;
+	__builtin_memcpy(&lw->last, ev, sizeof(*ev));
+}
+
 static __always_inline int guard_event(__u32 op, __s32 arg, __s32 target)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
@@ -1805,6 +1827,8 @@ static __always_inline int guard_event(__u32 op, __s32 arg, __s32 target)
 	ev.arg = arg;
 	ev.target = target;
 	ev.uid = (__u32)bpf_get_current_uid_gid();
+	if (op == PR_GOP_SIGNAL && arg == 9)
+		keep_last_words(&ev);
 	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP))
 		count_drop(PR_EV_GUARD);
 	return 0;

@@ -1262,6 +1262,13 @@ void pr_consumer_flush(struct pr_consumer *c, uint64_t now_boot)
 
 /* ---- attacks on the recorder ---- */
 
+static int on_guard(struct pr_consumer *c, const struct pr_guard *e, size_t len);
+
+void pr_consumer_guard(struct pr_consumer *c, const struct pr_guard *g)
+{
+	on_guard(c, g, sizeof(*g));
+}
+
 static int on_guard(struct pr_consumer *c, const struct pr_guard *e, size_t len)
 {
 	static struct judge_ctx j;

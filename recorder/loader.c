@@ -14,6 +14,10 @@
 #include <mntent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -30,6 +34,7 @@ struct pr_probes {
 	unsigned attached;
 	int ncpus;
 	int cgroup_fd;                 /* root of the cgroup v2 tree, for cgroup_skb */
+	bool last_words_pinned;        /* the last_words map is pinned in bpffs */
 	uint32_t ring_slots;           /* packet flight recorder, per CPU */
 	uint32_t portsets_max;         /* net_portsets entries (fixed at load) */
 	void *ring_buf;                /* its last read: slots x CPUs */
@@ -269,8 +274,66 @@ static uint32_t at_least_one(size_t n)
 	return n ? (uint32_t)n : 1;
 }
 
+/* The last_words map pinned at path, so a SIGKILL's record outlives this
+ * polrecd; a pin left by a killed one is reused (and read at start). A pin
+ * of another layout (an older polrecd) is replaced, said in the log. No
+ * bpffs under path's directory: not kept, said once. */
+static void pin_last_words(struct pr_probes *p, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	struct statfs fs;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (statfs(slash && *dir ? dir : "/", &fs) || fs.f_type != BPF_FS_MAGIC) {
+		pr_log("%s is not bpffs: a SIGKILL of polrecd is seen only as an unclean stop",
+		       slash && *dir ? dir : "/");
+		return;
+	}
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(struct pr_last_words) ||
+		    info.max_entries != 1) {
+			pr_log("%s: a pinned map of another layout, replaced", path);
+			unlink(path);
+		}
+		close(fd);
+	}
+	if (bpf_map__set_pin_path(p->skel->maps.last_words, path))
+		pr_log("%s: cannot pin the last words map: %s", path, strerror(errno));
+	else
+		p->last_words_pinned = true;
+}
+
+int pr_probes_last_words(struct pr_probes *p, struct pr_last_words *out)
+{
+	int fd = bpf_map__fd(p->skel->maps.last_words);
+	struct pr_last_words zero = {0};
+	uint32_t key = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &key, out))
+		return -1;
+	if (!out->count)
+		return 0;
+	/* read: clear it, so the next start does not record it again */
+	return bpf_map_update_elem(fd, &key, &zero, BPF_ANY) ? -1 : 1;
+}
+
+void pr_probes_unpin_last_words(struct pr_probes *p)
+{
+	if (p && p->last_words_pinned && !bpf_map__unpin(p->skel->maps.last_words, NULL))
+		p->last_words_pinned = false;
+}
+
 struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr,
-				 uint32_t pkt_ring_slots)
+				 uint32_t pkt_ring_slots, const char *last_words_pin)
 {
 	struct pr_probes *p;
 	int err;
@@ -318,6 +381,8 @@ struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *
 		if (nr->exps[i].snaplen > p->skel->rodata->net_snaplen_max)
 			p->skel->rodata->net_snaplen_max = nr->exps[i].snaplen;
 	skip_missing_tracepoints(p->skel);
+	if (last_words_pin)
+		pin_last_words(p, last_words_pin);
 	err = polrec__load(p->skel);
 	if (err) {
 		pr_log("cannot load probes into the kernel: %s (run with -v for the verifier log)",

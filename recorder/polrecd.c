@@ -758,8 +758,51 @@ static void reload(struct policy_set *cur, struct pr_probes *probes,
 	notify_status(c, cur, 1);
 }
 
+/* Where the last SIGKILL aimed at polrecd is kept between runs: bpffs,
+ * named after the store (one recorder per store), "" when unknown. */
+static void last_words_path(const char *store_dir, char *out, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char real[PATH_MAX];
+
+	out[0] = '\0';
+	if (!realpath(store_dir, real) ||
+	    !EVP_Digest(real, strlen(real), md, &mdlen, EVP_sha256(), NULL) || mdlen < 8)
+		return;
+	snprintf(out, len, "/sys/fs/bpf/polrec-%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1],
+		 md[2], md[3], md[4], md[5], md[6], md[7]);
+}
+
+/* A SIGKILL ended the polrecd before this one (its ring buffer event died
+ * with it): the pinned map kept who sent it. Recorded as a run record and,
+ * under the policy's recorder.signals, as an incident (the sender must
+ * still be running to be named with its lineage; the run record names it
+ * either way). */
+static void record_last_words(struct pr_consumer *c, struct pr_probes *probes, const char *pin)
+{
+	struct pr_last_words lw;
+	char detail[300];
+	int rc = pr_probes_last_words(probes, &lw);
+
+	if (rc < 0)
+		pr_log("%s: cannot read the last words map: %s", pin, strerror(errno));
+	if (rc <= 0)
+		return;
+	snprintf(detail, sizeof(detail), "polrecd was killed by SIGKILL from pid %u (uid %u, "
+		 "started at boot ns %llu) at boot ns %llu; %llu SIGKILL(s) aimed at it since "
+		 "boot ns %llu", lw.last.h.tgid, lw.last.uid, (unsigned long long)lw.last.h.start,
+		 (unsigned long long)lw.last.h.time, (unsigned long long)lw.count,
+		 (unsigned long long)lw.first_time);
+	pr_log("%s", detail);
+	pr_writer_submit(c->writer, pr_job_run((uint64_t)((int64_t)lw.last.h.time + c->boot_to_epoch),
+					       "killed", detail));
+	pr_consumer_guard(c, &lw.last);
+}
+
 static int run(const char *store_dir)
 {
+	char lw_pin[64];
 	struct policy_set ps = {0};
 	struct pr_store *store = NULL;
 	struct pr_probes *probes = NULL;
@@ -850,7 +893,8 @@ static int run(const char *store_dir)
 
 	/* probes first, then /proc: a process born in between is seen by both,
 	 * and the table keeps the first (pid, start) it learns */
-	probes = pr_probes_open(ring_bytes, ps.net, pkt_ring_slots);
+	last_words_path(store_dir, lw_pin, sizeof(lw_pin));
+	probes = pr_probes_open(ring_bytes, ps.net, pkt_ring_slots, lw_pin[0] ? lw_pin : NULL);
 	if (!probes)
 		goto out;
 	rb = ring_buffer__new(pr_probes_ringbuf_fd(probes), pr_consume_event, &c, NULL);
@@ -874,6 +918,7 @@ static int run(const char *store_dir)
 	pr_writer_submit(c.writer, pr_job_run(clock_ns(CLOCK_REALTIME), "start", detail));
 	pr_log("store %s, %zu expectations, %u probes attached, %ld processes seeded from /proc",
 	       store_dir, ps.policy->n, pr_probes_attached(probes), seeded);
+	record_last_words(&c, probes, lw_pin);
 	pr_probes_self_tids(probes);
 	if (drop_privileges()) {
 		pr_log("cannot drop capabilities: %s", strerror(errno));
@@ -958,6 +1003,8 @@ out:
 		pr_ocsf_stream_close(ocsf);
 	}
 	ring_buffer__free(rb);
+	if (rc == 0)
+		pr_probes_unpin_last_words(probes); /* a clean stop leaves nothing behind */
 	pr_probes_close(probes);
 	pr_proctab_free(c.procs);
 	pr_budget_free(budget);

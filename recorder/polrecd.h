@@ -22,8 +22,10 @@ struct pr_probes;
 /* Checks root and BPF, mounts tracefs when missing, loads and attaches
  * every probe. ring_bytes: ring buffer size (0: PR_RINGBUF_BYTES; else a
  * power of two, at least one page). Returns NULL after logging one line. */
+/* last_words_pin: where to pin the map that keeps the last SIGKILL aimed
+ * at polrecd (bpffs), NULL: not kept. */
 struct pr_probes *pr_probes_open(uint32_t ring_bytes, const struct pr_netrules *nr,
-				 uint32_t pkt_ring_slots);
+				 uint32_t pkt_ring_slots, const char *last_words_pin);
 /* The packet flight recorder (events.h, pr_ring_slot): every written slot
  * of every CPU, read now. */
 int pr_probes_read_ring(struct pr_probes *p, void (*cb)(const struct pr_ring_slot *s, void *arg),
@@ -39,6 +41,11 @@ const char *pr_probes_cgroup_root(const struct pr_probes *p);
 /* Sum of per-CPU ring buffer drop counters per event type. */
 int pr_probes_drops(struct pr_probes *p, uint64_t out[PR_EV_TYPE_MAX]);
 void pr_probes_close(struct pr_probes *p);
+/* The last SIGKILL aimed at a polrecd before this one (1, and the map is
+ * cleared), none (0), or -1. */
+int pr_probes_last_words(struct pr_probes *p, struct pr_last_words *out);
+/* A clean stop: nothing to tell the next start, leave nothing in bpffs. */
+void pr_probes_unpin_last_words(struct pr_probes *p);
 /* The in-kernel write filter (events.h). Load the literal prefixes of
  * every files.protect glob; returns 0, or -1 when the filter cannot
  * represent the policy (then it must stay off). */
@@ -182,6 +189,9 @@ struct pr_consumer {
 };
 /* Hand the batched packets to the writer (each poll round); packets held
  * for an undecided flow older than PR_PROVISIONAL_NS are let go. */
+/* A guard event read from elsewhere than the ring buffer (the last words
+ * of a polrecd a SIGKILL ended): judged like one from the probes. */
+void pr_consumer_guard(struct pr_consumer *c, const struct pr_guard *g);
 void pr_consumer_flush(struct pr_consumer *c, uint64_t now_boot);
 /* Tell the kernel whether p's writes must all be sent (see events.h). */
 void pr_consumer_verdict(struct pr_consumer *c, struct pr_proc *p, uint32_t seq);

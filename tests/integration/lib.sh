@@ -31,10 +31,19 @@ cleanup() {
 		echo "---- polrecd log ----" >&2
 		tail -n 40 "$LOG" >&2 || true
 	fi
+	# a polrecd killed without a clean stop after it leaves its last words
+	# map pinned (README "Reliability"): remove this store's
+	[ -d "$STORE" ] && rm -f "$(last_words_pin)"
 	rm -rf "$WORK"
 	exit "$rc"
 }
 trap cleanup EXIT
+
+# the bpffs pin of the store's last words map: polrec- and the first 16 hex
+# digits of the SHA-256 of the store's real path
+last_words_pin() {
+	echo "/sys/fs/bpf/polrec-$(printf '%s' "$(realpath "$STORE")" | sha256sum | cut -c1-16)"
+}
 
 die() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }

@@ -1,8 +1,8 @@
 # Self-protection: writes into the recorder's store by another process,
 # signals that stop or end polrecd, and ptrace of it are incidents (the
 # default policy has such an expectation; this test states the same for
-# its own store). A SIGKILL is recorded at the next start as an unclean
-# stop (t_crash_kill9).
+# its own store). A SIGKILL is recorded at the next start from a map the
+# probe keeps in bpffs (and as an unclean stop: t_crash_kill9).
 source "$(dirname "$0")/lib.sh"
 : "${NETPEER:?NETPEER must point at the netpeer test tool}"
 
@@ -54,4 +54,33 @@ check "SIGTERM recorded on the way out" \
 	"$(polq incidents --json | jq -r 'select(.action == "signal") | .path' | grep -c '^SIGTERM to polrecd')" "1"
 check "SIGHUP is not an attack" \
 	"$(polq incidents --json | jq -r 'select(.action == "signal") | .path' | grep -c '^SIGHUP' || true)" "0"
+check "a clean stop leaves no pinned map" "$([ -e "$(last_words_pin)" ] && echo left || echo none)" "none"
+
+# SIGKILL: its event dies with polrecd, but the probe kept it in a map
+# pinned in bpffs; the next start records who sent it
+start_polrecd "$WORK/policy.yaml"
+KILLED=$PRD_PID
+bash -c 'kill -KILL "$1"; exec sleep 60' _ "$KILLED" &
+KILLER=$!
+BG_PIDS+=("$KILLER")
+for _ in $(seq 1 50); do kill -0 "$KILLED" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$KILLED" 2>/dev/null && die "polrecd survived SIGKILL"
+wait "$KILLED" 2>/dev/null || true
+check "the pinned map outlives the killed polrecd" "$([ -e "$(last_words_pin)" ] && echo kept)" "kept"
+start_polrecd "$WORK/policy.yaml"
+ID=$(wait_incident ".path == \"SIGKILL to polrecd (pid $KILLED)\"") || die "the SIGKILL is no incident after the restart"
+polq show "$ID" --json >"$WORK/kill.json"
+check "SIGKILL: rule" "$(jq -r .rule "$WORK/kill.json")" "recorder.signals"
+check "SIGKILL: the sender" "$(jq -r .process.pid "$WORK/kill.json")" "$KILLER"
+check "SIGKILL: its lineage reaches this test" "$(jq -r '.lineage[1].pid' "$WORK/kill.json")" "$$"
+check "SIGKILL: a run record names the sender" \
+	"$(sqlite3 -readonly "$STORE/polrec.db" "SELECT count(*) FROM runs WHERE what = 'killed' AND CAST(detail AS TEXT) LIKE '%from pid $KILLER %'")" "1"
+stop_polrecd
+# the record was read once: a restart does not record it again
+start_polrecd "$WORK/policy.yaml"
+sleep 1
+stop_polrecd
+check "recorded once" \
+	"$(polq incidents --json | jq -r 'select(.path | startswith("SIGKILL to polrecd")) | .id' | wc -l)" "1"
+check "a clean stop removed the pin" "$([ -e "$(last_words_pin)" ] && echo left || echo none)" "none"
 finish
