@@ -16,6 +16,7 @@ CG2=$CGROOT/$NAME-2   # selected by a only
 # Processes still in a test cgroup go back to the root, then it goes.
 k8s_cleanup() {
 	local rc=$? cg pid
+	set +e # a failing step here must not skip the rest of the cleanup
 	for cg in "$CG1" "$CG2"; do
 		[ -d "$cg" ] || continue
 		while read -r pid; do

@@ -17,7 +17,7 @@ net_cleanup() {
 	ip netns del "$NS" 2>/dev/null || true
 	return 0
 }
-trap 'rc=$?; net_cleanup; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; net_cleanup; (exit $rc); cleanup' EXIT
 need_bpf
 
 mkdir -p "$WORK/bin"

@@ -11,6 +11,7 @@ MNT=$WORK/small
 MOUNTED=
 full_cleanup() {
 	local rc=$?
+	set +e # under errexit, (exit $rc) would end the trap before cleanup
 	if [ -n "$PRD_PID" ] && kill -0 "$PRD_PID" 2>/dev/null; then
 		kill -TERM "$PRD_PID" 2>/dev/null || true
 		wait "$PRD_PID" 2>/dev/null || true
