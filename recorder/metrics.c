@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "recorder/metrics.h"
+#include "recorder/privs.h"
 
 /* ---------------------------------------------------------------------- */
 /* The exposition builder                                                 */
@@ -684,6 +685,35 @@ static enum MHD_Result http_answer(void *cls, struct MHD_Connection *conn, const
 	return http_reply(conn, MHD_HTTP_OK, body, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* The HTTP server's thread is started from a thread that first dropped
+ * every capability (threads inherit their creator's): it parses requests
+ * from any local user and needs none (recorder/privs.h). */
+struct httpd_start {
+	struct pr_metrics *m;
+	unsigned flags;
+	uint16_t port;
+	const struct sockaddr_storage *ss;
+	struct MHD_Daemon *d;
+	int err;
+};
+
+static void *httpd_starter(void *arg)
+{
+	struct httpd_start *h = arg;
+
+	if (pr_privs_drop(NULL, 0)) {
+		h->err = errno ? errno : EPERM;
+		return NULL;
+	}
+	h->d = MHD_start_daemon(h->flags, h->port, NULL, NULL, http_answer, h->m,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)h->ss,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)PR_METRICS_HTTP_CONNECTIONS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PR_METRICS_HTTP_TIMEOUT_S,
+				MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL, MHD_OPTION_END);
+	h->err = h->d ? 0 : (errno ? errno : EADDRNOTAVAIL);
+	return NULL;
+}
+
 struct pr_metrics *pr_metrics_open(const struct pr_metrics_cfg *cfg, char *err, size_t errlen)
 {
 	struct pr_metrics *m = calloc(1, sizeof(*m));
@@ -716,19 +746,16 @@ struct pr_metrics *pr_metrics_open(const struct pr_metrics_cfg *cfg, char *err, 
 		} else {
 			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		}
-		m->httpd = MHD_start_daemon(flags, port, NULL, NULL, http_answer, m,
-					    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					    MHD_OPTION_CONNECTION_LIMIT,
-					    (unsigned)PR_METRICS_HTTP_CONNECTIONS,
-					    MHD_OPTION_CONNECTION_TIMEOUT,
-					    (unsigned)PR_METRICS_HTTP_TIMEOUT_S,
-					    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-					    MHD_OPTION_END);
-		if (!m->httpd) {
+		struct httpd_start hs = { .m = m, .flags = flags, .port = port, .ss = &ss };
+		pthread_t t;
+		int e = pthread_create(&t, NULL, httpd_starter, &hs);
+
+		if (e || (e = pthread_join(t, NULL)) || hs.err) {
 			snprintf(err, errlen, "--metrics-listen %s: cannot listen: %s", cfg->listen,
-				 strerror(errno));
+				 strerror(e ? e : hs.err));
 			goto fail;
 		}
+		m->httpd = hs.d;
 		{
 			const union MHD_DaemonInfo *i =
 				MHD_get_daemon_info(m->httpd, MHD_DAEMON_INFO_BIND_PORT);

@@ -25,6 +25,7 @@
 #include "recorder/config.h"
 #include "recorder/metrics.h"
 #include "recorder/polrecd.h"
+#include "recorder/privs.h"
 #include "schema/prune.h"
 
 /* install paths (CMakeLists.txt, "host" block): the settings file and the
@@ -374,31 +375,11 @@ static void check_clock(struct pr_consumer *c, int64_t *offset)
  * inheritable and bounding sets, and no_new_privs is set. */
 static const cap_value_t caps_kept[] = { CAP_BPF, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
 
+/* The main thread, after the probes are attached; the writer and the
+ * metrics server drop everything themselves (recorder/privs.h). */
 static int drop_privileges(void)
 {
-	cap_t caps = cap_init();
-	int rc = -1;
-
-	if (!caps)
-		return -1;
-	for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++) {
-		int keep = 0;
-
-		for (size_t i = 0; i < sizeof(caps_kept) / sizeof(caps_kept[0]); i++)
-			keep |= caps_kept[i] == v;
-		if (!keep && CAP_IS_SUPPORTED(v) && cap_drop_bound(v) && errno != EINVAL)
-			goto out;
-	}
-	if (cap_set_flag(caps, CAP_EFFECTIVE, sizeof(caps_kept) / sizeof(caps_kept[0]),
-			 caps_kept, CAP_SET) ||
-	    cap_set_flag(caps, CAP_PERMITTED, sizeof(caps_kept) / sizeof(caps_kept[0]),
-			 caps_kept, CAP_SET) ||
-	    cap_set_proc(caps) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		goto out;
-	rc = 0;
-out:
-	cap_free(caps);
-	return rc;
+	return pr_privs_drop(caps_kept, sizeof(caps_kept) / sizeof(caps_kept[0]));
 }
 
 /* --check-policy: parse and compile everything polrecd would. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "recorder/polrecd.h"
+#include "recorder/privs.h"
 #include "schema/prune.h"
 
 enum job_type { JOB_INCIDENT, JOB_LOSS, JOB_RUN, JOB_FLOW, JOB_PACKETS, JOB_EVENTS, JOB_POLICY };
@@ -71,6 +72,7 @@ struct pr_writer {
 	struct pr_job *carry, *carry_tail;
 	size_t ncarry;
 	uint64_t full_lost[4], full_from, full_to;
+	int started, start_err;      /* the thread dropped its capabilities (or errno) */
 	/* told of each incident once its batch is committed (--ocsf-stream) */
 	pr_incident_written_fn on_incident;
 	void *on_incident_arg;
@@ -715,7 +717,15 @@ static struct pr_job *write_or_make_room(struct pr_writer *w, struct pr_job *bat
 static void *writer_main(void *arg)
 {
 	struct pr_writer *w = arg;
+	int rc = pr_privs_drop(NULL, 0); /* the store is root's own files: no capability */
 
+	pthread_mutex_lock(&w->lock);
+	w->start_err = rc ? (errno ? errno : EPERM) : 0;
+	w->started = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	if (rc)
+		return NULL;
 	for (;;) {
 		size_t cap = pr_budget_batch_bytes(w->budget);
 		struct pr_job *batch;
@@ -818,6 +828,17 @@ struct pr_writer *pr_writer_start_budget(struct pr_store *s, struct pr_budget *b
 	err = pthread_create(&w->thread, NULL, writer_main, w);
 	if (err) {
 		pr_log("cannot start the store writer thread: %s", strerror(err));
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->started)
+		pthread_cond_wait(&w->cond, &w->lock);
+	err = w->start_err;
+	pthread_mutex_unlock(&w->lock);
+	if (err) {
+		pr_log("the store writer thread cannot drop its capabilities: %s", strerror(err));
+		pthread_join(w->thread, NULL);
 		free(w);
 		return NULL;
 	}

@@ -1,6 +1,6 @@
-# Least privilege: once ready, polrecd holds only CAP_BPF, CAP_SYS_PTRACE
-# and CAP_DAC_READ_SEARCH (effective, permitted and bounding sets), has
-# no_new_privs set, and still records (verdicts, reading /proc). polq needs
+# Least privilege: once ready, polrecd's main thread holds only CAP_BPF,
+# CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (effective, permitted and bounding
+# sets), its other threads nothing, all have no_new_privs set, and still records (verdicts, reading /proc). polq needs
 # only read access and never writes to the store; it does not overwrite an
 # output file without --force.
 source "$(dirname "$0")/lib.sh"
@@ -16,7 +16,22 @@ spec:
   files:
     protect: ["$WORK/prot/**"]
 YAML
-start_polrecd "$WORK/policy.yaml"
+POLRECD_EXTRA="--metrics-file none --metrics-listen 127.0.0.1:0 --ocsf-stream $WORK/ocsf.ndjson" \
+	start_polrecd "$WORK/policy.yaml"
+# capabilities belong to threads: every thread of polrecd (the store
+# writer, the metrics HTTP server) holds no more than the main one, and
+# the others hold nothing
+NT=0
+for t in /proc/"$PRD_PID"/task/*; do
+	tid=${t##*/}
+	[ "$tid" = "$PRD_PID" ] && continue
+	NT=$((NT + 1))
+	check "thread $tid ($(cat "$t/comm")): effective" "$(awk '/^CapEff/ {print $2}' "$t/status")" "0000000000000000"
+	check "thread $tid: permitted" "$(awk '/^CapPrm/ {print $2}' "$t/status")" "0000000000000000"
+	check "thread $tid: bounding" "$(awk '/^CapBnd/ {print $2}' "$t/status")" "0000000000000000"
+	check "thread $tid: no_new_privs" "$(awk '/^NoNewPrivs/ {print $2}' "$t/status")" "1"
+done
+[ "$NT" -ge 2 ] && ok "$NT threads besides the main one checked" || die "expected the writer and the HTTP threads, found $NT"
 # CAP_DAC_READ_SEARCH = 2, CAP_SYS_PTRACE = 19, CAP_BPF = 39
 WANT=$(printf '%016x' $(( (1 << 2) | (1 << 19) | (1 << 39) )))
 st=/proc/$PRD_PID/status
