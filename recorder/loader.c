@@ -297,11 +297,14 @@ static void pin_last_words(struct pr_probes *p, const char *path)
 	}
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
+		/* what libbpf checks before it reuses a pin */
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-		    info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(struct pr_last_words) ||
-		    info.max_entries != 1) {
+		    info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(__u32) ||
+		    info.value_size != sizeof(struct pr_last_words) || info.max_entries != 1 ||
+		    info.map_flags != bpf_map__map_flags(p->skel->maps.last_words)) {
 			pr_log("%s: a pinned map of another layout, replaced", path);
-			unlink(path);
+			if (unlink(path))
+				pr_log("%s: cannot remove it: %s", path, strerror(errno));
 		}
 		close(fd);
 	}

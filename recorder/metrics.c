@@ -296,6 +296,9 @@ static const char *const known_losses[][2] = {
 	{ "context-cap", "event" },
 	{ "store-full", "incident" }, { "store-full", "follow-event" },
 	{ "store-full", "flow" }, { "store-full", "packet" },
+	{ "store-error", "incident" }, { "store-error", "follow-event" },
+	{ "store-error", "flow" }, { "store-error", "packet" },
+	{ "recorder-memory", "record" },
 };
 #define NKNOWN (sizeof(known_losses) / sizeof(known_losses[0]))
 
@@ -781,7 +784,12 @@ int pr_metrics_due(struct pr_metrics *m, uint64_t now)
  * or empty file is harmless, and the main loop does not wait for a disk. */
 static int write_file(struct pr_metrics *m, const char *text, size_t len)
 {
-	int fd = open(m->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* O_EXCL after removing a leftover: never a FIFO, device or someone
+	 * else's file planted under the predictable name */
+	int fd;
+
+	unlink(m->tmp);
+	fd = open(m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
 	size_t off = 0;
 
 	if (fd < 0)

@@ -41,16 +41,20 @@ struct pr_ocsf_stream {
 
 static int stream_open_fd(struct pr_ocsf_stream *st)
 {
-	struct stat sb;
+	struct stat sb = {0};
 
-	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO put in its place must not stall the writer */
+	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		      0600);
 	if (st->fd < 0)
 		return -1;
-	if (fstat(st->fd, &sb) || !S_ISREG(sb.st_mode)) {
+	if (fstat(st->fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
 		int err = errno;
 
-		if (!S_ISREG(sb.st_mode))
+		if (err == 0 || !sb.st_mode || !S_ISREG(sb.st_mode))
 			err = EINVAL; /* not a regular file */
+		if (S_ISREG(sb.st_mode) && sb.st_uid != geteuid())
+			err = EPERM;  /* someone else's file: they could read the evidence */
 		close(st->fd);
 		st->fd = -1;
 		errno = err;
@@ -114,8 +118,14 @@ static int stream_append(struct pr_ocsf_stream *st, const char *buf, size_t len)
 {
 	ssize_t n;
 
+	struct stat sb;
+
 	if (st->fd < 0 && stream_open_fd(st))
 		return -1;
+	/* the file may have been cut or rotated by someone else (copytruncate):
+	 * go by what it holds, never by a stale size */
+	if (fstat(st->fd, &sb) == 0)
+		st->size = (uint64_t)sb.st_size;
 	if (st->size && st->size + len > st->max_bytes && stream_rotate(st))
 		return -1;
 	n = write(st->fd, buf, len);

@@ -2384,7 +2384,9 @@ int pr_policy_read_file(const char *path, char **out, size_t *len, char *err, si
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in a policy's place must not hang the start or a
+	 * reload (it is refused below as not a regular file) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return file_error(path, err, errlen, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) < 0) {

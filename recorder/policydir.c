@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -76,18 +77,13 @@ static int has_suffix(const char *s)
 	return n > strlen(SUFFIX) && !strcmp(s + n - strlen(SUFFIX), SUFFIX);
 }
 
-/* A mask: a symlink to /dev/null, or an empty file (systemd also accepts
- * the latter, which is what a package manager can ship). */
-static int is_mask(const char *path, const struct stat *st)
+/* A mask: what resolves to /dev/null (char device 1:3, however the link
+ * is spelled), or an empty file (systemd also accepts the latter, which is
+ * what a package manager can ship). st: stat() of the entry. */
+static int is_mask(const struct stat *st)
 {
-	char target[16];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-
-	if (n > 0) {
-		target[n] = '\0';
-		if (!strcmp(target, "/dev/null"))
-			return 1;
-	}
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3))
+		return 1;
 	return S_ISREG(st->st_mode) && st->st_size == 0;
 }
 
@@ -130,11 +126,17 @@ static int scan_dir(const char *dir, int must_exist, struct entry **v, size_t *n
 			rc = -1;
 			break;
 		}
-		e.masked = is_mask(e.path, &st);
+		e.masked = is_mask(&st);
 		if (!e.masked && !S_ISREG(st.st_mode)) {
+			/* a directory or device named *.yaml: it takes the name (a
+			 * vendor file of that name must not come back silently), so
+			 * it is an error, said where */
+			snprintf(err, errlen, "%s: not a regular file (a mask is a symlink to "
+				 "/dev/null or an empty file)", e.path);
 			free(e.name);
 			free(e.path);
-			continue; /* a directory or device named *.yaml: not a policy */
+			rc = -1;
+			break;
 		}
 		struct entry *t = realloc(*v, (*n + 1) * sizeof(**v));
 

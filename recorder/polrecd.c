@@ -157,8 +157,18 @@ static struct pr_policy *load_policy(const char *file)
  * stored as a loss record, and counted in later incidents' lost_events. */
 static void account_writer_drops(struct pr_consumer *c, uint64_t *last, uint64_t since)
 {
-	uint64_t ok, bad, dropped, t = clock_ns(CLOCK_REALTIME);
+	static uint64_t nomem_seen;
+	uint64_t ok, bad, dropped, nomem, t = clock_ns(CLOCK_REALTIME);
 
+	nomem = pr_writer_nomem(c->writer);
+	if (nomem != nomem_seen) {
+		pr_log("out of memory: %llu records (incidents, events, flows, losses or runs) "
+		       "could not be queued for the store", (unsigned long long)(nomem - nomem_seen));
+		pr_writer_submit(c->writer, pr_job_loss(since, t, "recorder-memory", "record",
+							nomem - nomem_seen));
+		c->lost_total += nomem - nomem_seen;
+		nomem_seen = nomem;
+	}
 	pr_writer_stats(c->writer, &ok, &bad, &dropped);
 	if (dropped == *last)
 		return;
@@ -495,16 +505,23 @@ static int parse_bytes(const char *arg, uint64_t *out)
 	unsigned long long v;
 	char *end;
 
+	int sh = 0;
+
 	errno = 0;
-	v = strtoull(arg, &end, 10);
+	/* digits only: strtoull would take "-1" as a huge value */
+	v = *arg >= '0' && *arg <= '9' ? strtoull(arg, &end, 10) : (end = (char *)arg, 0);
 	if (!errno && end != arg) {
 		if (!strcmp(end, "K") || !strcmp(end, "k"))
-			v <<= 10, end++;
+			sh = 10, end++;
 		else if (!strcmp(end, "M"))
-			v <<= 20, end++;
+			sh = 20, end++;
 		else if (!strcmp(end, "G"))
-			v <<= 30, end++;
+			sh = 30, end++;
 	}
+	/* checked before the shift: it must not wrap into the range */
+	if (!errno && v > (1ull << 40) >> sh)
+		errno = ERANGE;
+	v <<= sh;
 	if (errno || end == arg || *end || v < (1ull << 20) || v > (1ull << 40)) {
 		pr_log("--context-memory '%s': expected bytes (K, M, G suffixes) from 1M to 1024G", arg);
 		return -1;

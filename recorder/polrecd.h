@@ -99,6 +99,8 @@ size_t pr_job_npackets(const struct pr_job *j);
 /* Packets refused by the queue budget (they may use half of it). */
 uint64_t pr_writer_packets_dropped(struct pr_writer *w);
 /* Follow events refused by the queue budget. */
+/* Records (of any kind) not queued because their job could not be built. */
+uint64_t pr_writer_nomem(struct pr_writer *w);
 uint64_t pr_writer_events_dropped(struct pr_writer *w);
 struct pr_job *pr_job_loss(uint64_t from, uint64_t to, const char *stage,
 			   const char *kind, uint64_t count);

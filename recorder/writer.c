@@ -72,6 +72,10 @@ struct pr_writer {
 	struct pr_job *carry, *carry_tail;
 	size_t ncarry;
 	uint64_t full_lost[4], full_from, full_to;
+	/* what writes that failed for another reason than a full disk lost
+	 * (stage store-error), stored as loss records with the next batch */
+	uint64_t err_lost[4], err_from, err_to;
+	uint64_t nomem;              /* records not queued: their job could not be built */
 	int started, start_err;      /* the thread dropped its capabilities (or errno) */
 	/* told of each incident once its batch is committed (--ocsf-stream) */
 	pr_incident_written_fn on_incident;
@@ -459,17 +463,62 @@ static void forget_tokens(struct pr_writer *w, const struct pr_job *batch)
 
 static int write_full_losses(struct pr_writer *w)
 {
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 4; k++) {
 		if (w->full_lost[k] &&
 		    pr_store_add_loss(w->store, w->full_from, w->full_to, "store-full", full_kind[k],
 				      w->full_lost[k]))
 			return -1;
+		if (w->err_lost[k] &&
+		    pr_store_add_loss(w->store, w->err_from, w->err_to, "store-error", full_kind[k],
+				      w->err_lost[k]))
+			return -1;
+	}
 	return 0;
 }
 
 static int has_full_losses(const struct pr_writer *w)
 {
-	return w->full_lost[0] || w->full_lost[1] || w->full_lost[2] || w->full_lost[3];
+	for (int k = 0; k < 4; k++)
+		if (w->full_lost[k] || w->err_lost[k])
+			return 1;
+	return 0;
+}
+
+static void count_loss(struct pr_writer *w, const char *stage, const char *kind, uint64_t n);
+
+/* A job a write error (not a full disk) lost: counted by kind, stored as a
+ * loss record with the next batch, shown by the metrics at once. */
+static void count_error_loss(struct pr_writer *w, const struct pr_job *j)
+{
+	uint64_t n[4] = { 0 }, t = now_ns();
+
+	switch (j->type) {
+	case JOB_INCIDENT:
+		n[FULL_INCIDENT] = 1;
+		n[FULL_FLOW] = j->has_flow ? 1 : 0;
+		break;
+	case JOB_EVENTS:
+		n[FULL_EVENT] = j->nevents;
+		break;
+	case JOB_FLOW:
+		n[FULL_FLOW] = 1;
+		break;
+	case JOB_PACKETS:
+		n[FULL_PACKET] = j->npkts;
+		break;
+	default:
+		return; /* loss, run and policy records: logged (the records of losses) */
+	}
+	if (!w->err_from)
+		w->err_from = t;
+	w->err_to = t;
+	pthread_mutex_lock(&w->lock);
+	for (int k = 0; k < 4; k++) {
+		w->err_lost[k] += n[k];
+		if (n[k])
+			count_loss(w, "store-error", full_kind[k], n[k]);
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* One transaction for the whole batch; a job that fails is logged and
@@ -508,7 +557,8 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 			lost_tx = 1;
 			break;
 		}
-		pr_log("store: write failed: %s", pr_store_errmsg(s));
+		pr_log("store: write failed (counted, stage store-error): %s", pr_store_errmsg(s));
+		count_error_loss(w, j);
 		bad++;
 	}
 	if (full || lost_tx) {
@@ -520,9 +570,12 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 		forget_tokens(w, batch);
 		if (full)
 			return BATCH_FULL;
-		pr_log("store: transaction lost, batch not written: %s", keep);
-		for (struct pr_job *j = batch; j; j = j->next)
+		pr_log("store: transaction lost, batch not written (counted, stage store-error): %s",
+		       keep);
+		for (struct pr_job *j = batch; j; j = j->next) {
+			count_error_loss(w, j);
 			bad++;
+		}
 		ok = 0;
 	} else if (in_tx && pr_store_commit(s)) {
 		full = pr_budget_full_error(s);
@@ -534,11 +587,14 @@ static int write_batch(struct pr_writer *w, struct pr_job *batch)
 		forget_tokens(w, batch);
 		if (full)
 			return BATCH_FULL;
+		for (struct pr_job *j = batch; j; j = j->next)
+			count_error_loss(w, j);
 		bad += ok;
 		ok = 0;
 	} else if (losses) {
 		memset(w->full_lost, 0, sizeof(w->full_lost));
-		w->full_from = w->full_to = 0;
+		memset(w->err_lost, 0, sizeof(w->err_lost));
+		w->full_from = w->full_to = w->err_from = w->err_to = 0;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->written += ok;
@@ -856,8 +912,10 @@ void pr_writer_on_incident(struct pr_writer *w, pr_incident_written_fn fn, void 
 int pr_writer_submit(struct pr_writer *w, struct pr_job *job)
 {
 	if (!job) {
+		/* the job could not be built (no memory): what it was is not
+		 * known here, so it is not counted as an incident */
 		pthread_mutex_lock(&w->lock);
-		w->dropped++;
+		w->nomem++;
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
@@ -909,6 +967,16 @@ void pr_writer_stats(struct pr_writer *w, uint64_t *written, uint64_t *failed, u
 	*failed = w->failed;
 	*dropped = w->dropped;
 	pthread_mutex_unlock(&w->lock);
+}
+
+uint64_t pr_writer_nomem(struct pr_writer *w)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nomem;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 uint64_t pr_writer_events_dropped(struct pr_writer *w)

@@ -806,9 +806,13 @@ bool pr_store_in_transaction(struct pr_store *s)
 bool pr_budget_full_error(struct pr_store *s)
 {
 	const char *m = pr_store_errmsg(s);
-	int ec = sqlite3_errcode(pr_store_sqlite(s));
+	sqlite3 *db = pr_store_sqlite(s);
+	int ec = sqlite3_extended_errcode(db), se = sqlite3_system_errno(db);
 
-	return ec == SQLITE_FULL || strstr(m, "database or disk is full") ||
+	/* SQLite says SQLITE_FULL only for ENOSPC; a quota (EDQUOT) comes back
+	 * as an I/O error whose errno tells */
+	return (ec & 0xff) == SQLITE_FULL || strstr(m, "database or disk is full") ||
+	       ((ec & 0xff) == SQLITE_IOERR && (se == ENOSPC || se == EDQUOT)) ||
 	       strstr(m, strerror(ENOSPC)) || strstr(m, strerror(EDQUOT));
 }
 
