@@ -230,6 +230,9 @@ static bool reader_quit(int err, bool following)
 {
 	if (err == EPIPE && (following || pr_pager_active()))
 		reader_gone = true;
+	/* -f: SIGINT/SIGTERM interrupting a blocked write is the way out */
+	if (following && (err == EINTR || err == EPIPE) && pr_follow_stopped())
+		reader_gone = true;
 	return reader_gone;
 }
 
@@ -668,8 +671,6 @@ static int follow_incidents(struct pr_store *s, struct incidents_args *a, struct
 	int64_t max;
 	long n;
 
-	if (pr_follow_signals())
-		return p_err("incidents -f: cannot catch signals: %s", strerror(errno));
 	ctx->collect = false;
 	ctx->limit = -1;
 	ctx->last_id = top;
@@ -721,6 +722,12 @@ static int do_incidents(int argc, char **argv)
 		ret = store_err(s);
 		pr_store_close(s);
 		return ret;
+	}
+	/* -f: the signals that end it are caught before the first line, so a
+	 * reader that quits early (| head) or ^C end it with 0 */
+	if (a.follow && pr_follow_signals()) {
+		pr_store_close(s);
+		return p_err("incidents -f: cannot catch signals: %s", strerror(errno));
 	}
 	list_setup(&ctx, a.lines, a.reverse, &newest_first);
 	a.q.order = newest_first ? PR_ORDER_TIME_DESC : PR_ORDER_TIME;
@@ -842,32 +849,75 @@ static int parse_pcap(int argc, char **argv, struct pcap_args *a)
 	return format_check();
 }
 
-/* The output: stdout (a dup, the dumper closes it), a new file, or with
- * --force whatever is there, truncated. *created: remove it on failure. */
-static FILE *open_output(const struct pcap_args *a, bool *created)
+/* ---- output files: written whole under a temporary name ---- */
+
+/* An output file (pcap -o, export --file, checkpoint -o) is written under a
+ * temporary name in its directory (mkstemp: 0600, a new file, never through
+ * a symlink) and put in place only when complete: without --force with
+ * link(2), which refuses an existing name atomically; with --force with
+ * rename(2), which replaces the name itself, never a symlink's target.
+ * A failed or empty-handed run leaves nothing behind. */
+struct outfile {
+	const char *path;
+	char *tmp;
+	bool force;
+};
+
+static FILE *outfile_open(struct outfile *o, const char *path, bool force, const char *what)
 {
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC, fd;
+	const char *slash = strrchr(path, '/');
+	int fd, n;
 	FILE *f;
 
-	*created = false;
-	if (!strcmp(a->out, "-"))
-		fd = dup(STDOUT_FILENO);
-	else
-		fd = open(a->out, flags | (a->force ? O_TRUNC : O_EXCL | O_NOFOLLOW), 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			p_err("pcap: %s exists (use --force to overwrite it)", a->out);
-		else
-			p_err("pcap: %s: %s", a->out, strerror(errno));
+	o->path = path;
+	o->force = force;
+	o->tmp = NULL;
+	if (!force && !access(path, F_OK)) {
+		p_err("%s: %s exists (use --force to overwrite it)", what, path);
 		return NULL;
 	}
-	*created = strcmp(a->out, "-") != 0;
-	f = fdopen(fd, "wb");
-	if (!f) {
-		p_err("pcap: %s: %s", a->out, strerror(errno));
-		close(fd);
+	n = asprintf(&o->tmp, "%.*s.polq-XXXXXX", slash ? (int)(slash - path + 1) : 0, path);
+	if (n < 0) {
+		o->tmp = NULL;
+		p_err("%s: %s: %s", what, path, strerror(ENOMEM));
+		return NULL;
+	}
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "wb"))) {
+		p_err("%s: %s: %s", what, path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(o->tmp);
+		}
+		free(o->tmp);
+		o->tmp = NULL;
+		return NULL;
 	}
 	return f;
+}
+
+/* Close f and put the file in place (ok), or remove it. 0, or the exit
+ * status after one error line. */
+static int outfile_close(struct outfile *o, FILE *f, bool ok, const char *what)
+{
+	int ret = 0;
+
+	if (!o->tmp)
+		return 0;
+	if (fflush(f) || fsync(fileno(f)))
+		ok = ok ? (ret = p_err("%s: %s: %s", what, o->path, strerror(errno)), false) : false;
+	if (fclose(f) && ok)
+		ok = false, ret = p_err("%s: %s: %s", what, o->path, strerror(errno));
+	if (ok && !o->force && link(o->tmp, o->path))
+		ret = errno == EEXIST ? p_err("%s: %s exists (use --force to overwrite it)", what,
+					      o->path)
+				      : p_err("%s: %s: %s", what, o->path, strerror(errno));
+	else if (ok && o->force && rename(o->tmp, o->path))
+		ret = p_err("%s: %s: %s", what, o->path, strerror(errno));
+	unlink(o->tmp); /* after link, the temporary name; after rename, nothing */
+	free(o->tmp);
+	o->tmp = NULL;
+	return ret;
 }
 
 static int pcap_done(const struct pcap_args *a, long n)
@@ -893,23 +943,37 @@ static int pcap_done(const struct pcap_args *a, long n)
 
 static int export_to(struct pr_store *s, const struct pcap_args *a)
 {
+	struct outfile o = { 0 };
 	char err[1024];
-	bool created;
-	FILE *f;
+	FILE *f = NULL, *g;
 	long n;
+	int fd, ret;
 
-	f = open_output(a, &created);
-	if (!f)
-		return EXIT_ERROR;
-	n = pr_export_incident(s, a->id, f, a->pcapng ? PR_EXPORT_PCAPNG : PR_EXPORT_PCAP,
-			       err, sizeof(err));
-	if (n < 0) {
-		if (created && unlink(a->out))
-			return p_err("pcap: %s; the partial %s could not be removed: %s", err,
-				     a->out, strerror(errno));
-		return p_err("pcap: %s", err);
+	/* the exporter closes what it is given (libpcap's dumper owns it):
+	 * give it a descriptor of its own */
+	if (!strcmp(a->out, "-")) {
+		fd = dup(STDOUT_FILENO);
+	} else {
+		f = outfile_open(&o, a->out, a->force, "pcap");
+		if (!f)
+			return EXIT_ERROR;
+		fd = dup(fileno(f));
 	}
-	return pcap_done(a, n);
+	g = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!g) {
+		ret = p_err("pcap: %s: %s", a->out, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (f)
+			outfile_close(&o, f, false, "pcap");
+		return ret;
+	}
+	n = pr_export_incident(s, a->id, g, a->pcapng ? PR_EXPORT_PCAPNG : PR_EXPORT_PCAP,
+			       err, sizeof(err));
+	ret = f ? outfile_close(&o, f, n >= 0, "pcap") : 0;
+	if (n < 0)
+		return p_err("pcap: %s", err);
+	return ret ? ret : pcap_done(a, n);
 }
 
 static int do_pcap(int argc, char **argv)
@@ -1491,19 +1555,12 @@ static bool inside_store(const char *path)
 
 static int write_checkpoint(const struct out_args *a, const char *text)
 {
-	int fd = open(a->out, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-		      (a->force ? O_TRUNC : O_EXCL), 0600);
-	size_t n = strlen(text);
-	bool ok;
+	struct outfile o;
+	FILE *f = outfile_open(&o, a->out, a->force, "checkpoint");
 
-	if (fd < 0)
-		return errno == EEXIST ? p_err("checkpoint: %s exists (use --force to overwrite it)",
-					       a->out)
-				       : p_err("checkpoint: %s: %s", a->out, strerror(errno));
-	ok = write(fd, text, n) == (ssize_t)n;
-	ok = !fsync(fd) && ok;
-	ok = !close(fd) && ok;
-	return ok ? 0 : p_err("checkpoint: %s: %s", a->out, strerror(errno ? errno : EIO));
+	if (!f)
+		return EXIT_ERROR;
+	return outfile_close(&o, f, fputs(text, f) >= 0, "checkpoint");
 }
 
 static int do_checkpoint(int argc, char **argv)
@@ -1716,8 +1773,9 @@ static int do_export_format(int argc, char **argv, int fmt)
 	struct xport_args a = { 0 };
 	struct xport_ctx x = { .a = &a };
 	struct pr_store *s = NULL;
+	struct outfile of = { 0 };
 	FILE *f = stdout;
-	int ret, fd = -1;
+	int ret;
 
 	ret = parse_xport(argc, argv, &a);
 	if (ret != OPT_NEXT)
@@ -1732,27 +1790,19 @@ static int do_export_format(int argc, char **argv, int fmt)
 		goto out;
 	}
 	if (a.file) {
-		fd = open(a.file, O_WRONLY | O_CREAT | O_CLOEXEC |
-			  (a.force ? O_TRUNC : O_EXCL | O_NOFOLLOW), 0600);
-		if (fd < 0) {
-			ret = errno == EEXIST
-				? p_err("export: %s exists (use --force to overwrite it)", a.file)
-				: p_err("export: %s: %s", a.file, strerror(errno));
-			goto out;
-		}
-		f = fdopen(fd, "w");
+		f = outfile_open(&of, a.file, a.force, "export");
 		if (!f) {
-			close(fd);
-			ret = p_err("export: %s: %s", a.file, strerror(errno));
+			ret = EXIT_ERROR;
 			goto out;
 		}
 	}
 	ret = xport_write(s, &x, fmt, f);
-	if (a.file && fclose(f) && ret == EXIT_FOUND)
-		ret = p_err("export: %s: %s", a.file, strerror(errno));
-	/* a file without a complete export is not left behind */
-	if (a.file && ret == EXIT_ERROR)
-		unlink(a.file);
+	/* the file is put in place only with a complete export */
+	if (a.file) {
+		int cret = outfile_close(&of, f, ret == EXIT_FOUND, "export");
+
+		ret = cret ? cret : ret;
+	}
 out:
 	pr_store_close(s);
 	free(a.ids);

@@ -204,6 +204,11 @@ int pr_follow_signals(void)
 	return 0;
 }
 
+bool pr_follow_stopped(void)
+{
+	return follow_stop != 0;
+}
+
 bool pr_follow_sleep(unsigned int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };

@@ -44,5 +44,7 @@ void pr_pager_end(void);
 int pr_follow_signals(void);
 /* Sleep ms, cut short by one of those signals; false once one came. */
 bool pr_follow_sleep(unsigned int ms);
+/* One of those signals came (a write it interrupted is not an error). */
+bool pr_follow_stopped(void);
 
 #endif /* POLREC_TERM_H */

@@ -1033,36 +1033,45 @@ struct cover_q {
 	const char *sql;   /* ?1 the genesis bound; returns (id[, seq]) of the first uncovered */
 	const char *what;  /* what the row is, in the message */
 	int two;
+	int min_version;   /* the schema version that has the table (0: all) */
 };
 
 static const struct cover_q cover[] = {
 	{ "SELECT id FROM incidents WHERE id > ?1 AND NOT EXISTS (SELECT 1 FROM chain c"
 	  " WHERE c.kind = 'incident' AND c.ref = incidents.id) ORDER BY id LIMIT 1",
-	  "incident", 0 },
+	  "incident", 0, 0 },
 	{ "SELECT incident_id, seq FROM incident_events e WHERE incident_id > ?1 AND NOT EXISTS"
 	  " (SELECT 1 FROM chain c WHERE c.kind IN ('incident', 'append') AND c.ref = e.incident_id"
 	  " AND e.seq >= c.first_row AND e.seq < c.first_row + c.nrows)"
 	  " ORDER BY incident_id, seq LIMIT 1",
-	  "event", 1 },
+	  "event", 1, 0 },
 	{ "SELECT flow_id FROM flows f WHERE incident_id > ?1 AND NOT EXISTS (SELECT 1 FROM chain c"
 	  " WHERE c.kind = 'flow' AND c.ref = f.flow_id) ORDER BY flow_id LIMIT 1",
-	  "flow", 0 },
+	  "flow", 0, 0 },
 	{ "SELECT id FROM losses WHERE id > ?2 AND NOT EXISTS (SELECT 1 FROM chain c"
 	  " WHERE c.kind = 'loss' AND c.ref = losses.id) ORDER BY id LIMIT 1",
-	  "loss", 0 },
+	  "loss", 0, 0 },
 	{ "SELECT id FROM runs WHERE id > ?3 AND NOT EXISTS (SELECT 1 FROM chain c"
 	  " WHERE c.kind = 'run' AND c.ref = runs.id) ORDER BY id LIMIT 1",
-	  "run", 0 },
+	  "run", 0, 0 },
 	{ "SELECT rowid FROM packets k WHERE rowid > ?4 AND coalesce((SELECT c.ref + c.nrows"
 	  " FROM chain c WHERE c.kind = 'packets' AND c.ref <= k.rowid ORDER BY c.ref DESC LIMIT 1),"
 	  " 0) <= k.rowid ORDER BY rowid LIMIT 1",
-	  "packet row", 0 },
+	  "packet row", 0, 0 },
+	/* every prune row is named by its prune record (which covers it) */
+	{ "SELECT rowid FROM prunes p WHERE NOT EXISTS (SELECT 1 FROM chain c"
+	  " WHERE c.kind = 'prune' AND c.ref = p.rowid) ORDER BY rowid LIMIT 1",
+	  "prune record", 0, 5 },
+	{ "SELECT id FROM policy_versions v WHERE NOT EXISTS (SELECT 1 FROM chain c"
+	  " WHERE c.kind = 'policy' AND c.ref = v.id) ORDER BY id LIMIT 1",
+	  "policy version", 0, 6 },
 };
 
 /* The chain's largest ref of a kind: rows above it are past the tail. */
 static int past_tail(struct pr_store *s, int q, int64_t id)
 {
-	static const char *const k[] = { "incident", "incident", "flow", "loss", "run", "packets" };
+	static const char *const k[] = { "incident", "incident", "flow", "loss", "run", "packets",
+					 "prune", "policy" };
 	sqlite3_stmt *st;
 	int past = 0;
 
@@ -1084,6 +1093,8 @@ static int check_cover(struct pr_store *s, const struct genesis *g, struct pr_ve
 		sqlite3_stmt *st;
 		int rc;
 
+		if (pr_store_schema_version(s) < cover[i].min_version)
+			continue;
 		if (sqlite3_prepare_v2(pr_store__db(s), cover[i].sql, -1, &st, NULL) != SQLITE_OK) {
 			dberr(s, "verify");
 			return -1;

@@ -490,13 +490,13 @@ int pr_store_sweep_segments(struct pr_store *s, unsigned *removed)
 	return 0;
 }
 
-static int wal_truncate_wait(struct pr_store *s, int wait_ms)
+static int wal_checkpoint_wait(struct pr_store *s, int mode, int wait_ms)
 {
 	sqlite3 *db = pr_store_sqlite(s);
 	int rc;
 
 	sqlite3_busy_timeout(db, wait_ms);
-	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, NULL, NULL);
 	sqlite3_busy_timeout(db, PR_STORE_BUSY_MS);
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return 1;
@@ -505,7 +505,7 @@ static int wal_truncate_wait(struct pr_store *s, int wait_ms)
 
 int pr_store_wal_truncate(struct pr_store *s)
 {
-	return wal_truncate_wait(s, 0); /* never wait for a reader */
+	return wal_checkpoint_wait(s, SQLITE_CHECKPOINT_TRUNCATE, 0); /* never wait for a reader */
 }
 
 
@@ -956,7 +956,7 @@ static void full_recover(struct pr_budget *b, uint64_t now)
 /* Readers that keep overlapping starve the passive checkpoints SQLite
  * runs after each commit (each holds the WAL at its snapshot), and the WAL
  * then grows without end. Past the bound, wait a little for the readers
- * of old snapshots to finish and reset the WAL; a reader that holds its
+ * of old snapshots to finish and restart the WAL; a reader that holds its
  * snapshot longer (a polq timeline blocked in a pager) is waited for
  * again only after WAL_BOUND_RETRY_NS, so the writer never stalls. */
 #define WAL_BOUND_WAIT_MS  250
@@ -969,7 +969,11 @@ static void wal_bound(struct pr_budget *b, uint64_t now)
 
 	if (wal <= b->reserve_size || now - b->wal_busy_at < WAL_BOUND_RETRY_NS)
 		return;
-	rc = wal_truncate_wait(b->s, WAL_BOUND_WAIT_MS);
+	/* RESTART, not TRUNCATE: the next write starts the WAL over in the
+	 * same file, so it stops growing, and the budget, which counts the
+	 * WAL, does not hand its space to the database only to see it come
+	 * back */
+	rc = wal_checkpoint_wait(b->s, SQLITE_CHECKPOINT_RESTART, WAL_BOUND_WAIT_MS);
 	if (rc == 1) {
 		b->wal_busy_at = now;
 		b->wal_busy++;

@@ -148,6 +148,15 @@ check "pcap: both directions" \
 check "pcap: truncation visible (snaplen 200)" \
 	"$(tshark -r "$WORK/flow.pcap" -T fields -e frame.cap_len 2>/dev/null | sort -n | tail -1 | awk '{print ($1 <= 200)}')" "1"
 polq pcap "$IDP" -o "$WORK/flow.pcapng" --pcapng
+# --force replaces the name, never what a symlink there points to, and the
+# file is new (0600)
+echo victim >"$WORK/victim"; chmod 0644 "$WORK/victim"
+ln -s "$WORK/victim" "$WORK/link.pcap"
+polq pcap "$IDP" -o "$WORK/link.pcap" --force >/dev/null
+check "--force through a symlink: the target is untouched" "$(cat "$WORK/victim")" "victim"
+check "--force through a symlink: a new private file" "$(stat -c '%F %a' "$WORK/link.pcap")" "regular file 600"
+polq pcap "$IDP" -o "$WORK/flow.pcap" >/dev/null 2>&1 && die "an existing file was overwritten without --force"
+check "no temporary file left behind" "$(find "$WORK" -maxdepth 1 -name '.polq-*' | wc -l)" "0"
 check "pcapng: comment names the process" \
 	"$(tshark -r "$WORK/flow.pcapng" -Y "tcp.port == $D" -T fields -e frame.comment 2>/dev/null | head -1 | grep -c "incident $IDP pid .* exe $WORK/bin/client")" "1"
 check "pcapng: the direction flag of each packet (inbound and outbound)" \

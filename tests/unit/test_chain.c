@@ -703,6 +703,22 @@ static void test_policy_text_tampered(void **state)
 	expect_bad(fx, NULL, "chain record 4 (policy 2): record missing (deleted)");
 }
 
+/* A policy version or a prune row added behind the recorder's back (it
+ * would show in polq policies / stats as history) is caught. */
+static void test_inserted_policy_and_prune(void **state)
+{
+	struct fx *fx = *state;
+
+	build_versions(fx);
+	sql(fx, "INSERT INTO policy_versions (id, time, boot_id, boot_time, sha256, source,"
+	    " expectations, text) VALUES (9, 1, 'b', 1, 'cccc', 'x', 1, x'')");
+	expect_bad(fx, NULL, "policy version 9 not in the chain (inserted, or the chain's tail was cut)");
+	sql(fx, "DELETE FROM policy_versions WHERE id = 9");
+	sql(fx, "INSERT INTO prunes (time, reason, incidents, first_id, last_id, packets, segments,"
+	    " processes, bytes) VALUES (1, 'age', 0, 0, 0, 0, 0, 0, 0)");
+	expect_bad(fx, NULL, "prune record 1 not in the chain (inserted, or the chain's tail was cut)");
+}
+
 /* A store written at schema 5 (tests/data/store-v5): migrated to 6, its
  * records keep the content they were chained with, and new records chain
  * on after them. */
@@ -806,6 +822,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_boot_and_version_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_text_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrated_v5_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inserted_policy_and_prune, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
