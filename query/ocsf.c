@@ -431,7 +431,8 @@ static void ocsf_user(struct xrec *r, struct json_object *o, const char *where,
 /* How many parents a process object carries: the finding's evidence the
  * whole chain; activity records one (the schema recommends not nesting
  * deep there) and the lineage list of executables. */
-#define PARENTS_ALL 1000
+#define PARENTS_ALL 256 /* the recorder's own lineage cap: a damaged store's
+			* longer chain must not exhaust the stack */
 
 /* A process object: what the store knows of p (known: p is a recorded
  * process, not just an event's pid), up to `parents` of its parents at
@@ -926,7 +927,7 @@ static int ocsf_finding(FILE *out, const struct ocsf_ctx *c)
 	types = x_arr(&r, fi, "types");
 	if (types) {
 		json_object_array_add(types, json_object_new_string("Policy Violation"));
-		json_object_array_add(types, json_object_new_string(inc->rule));
+		x_arr_str(&r, types, "finding_info.types[1]", inc->rule); /* stored bytes */
 	}
 	x_int(&r, fi, "created_time", x_ms(inc->time));
 	x_int(&r, fi, "first_seen_time", x_ms(first));

@@ -58,8 +58,8 @@ enum {
 	EXIT_ERROR = 2,
 };
 
-/* -o FORMAT. ocsf and ecs are parsed here and answered by format_check
- * until their renderers (query/ocsf.c) are wired in. */
+/* -o FORMAT. ocsf and ecs render whole incidents (query/ocsf.c, ecs.c):
+ * format_check allows them for incidents and show only. */
 enum out_format {
 	FMT_TEXT,
 	FMT_JSON,
@@ -278,7 +278,7 @@ static int format_opt(const char *arg)
 			return OPT_NEXT;
 		}
 	}
-	return p_err("-o '%s': want text or json (or ocsf, ecs)", arg);
+	return p_err("-o '%s': want text, json, ocsf or ecs", arg);
 }
 
 /* Which commands speak which format: the one switch to change when a
@@ -1648,7 +1648,7 @@ enum { OPT_XFILE = 500 };
 struct xport_args {
 	struct pr_query q;
 	const char *file;
-	bool force;
+	bool force, until_set;
 	int64_t *ids;
 	size_t nids;
 };
@@ -1676,7 +1676,7 @@ static int parse_xport(int argc, char **argv, struct xport_args *a)
 		if (c == OPT_SINCE)
 			ret = parse_when("--since", optarg, &a->q.since);
 		else if (c == OPT_UNTIL)
-			ret = parse_when("--until", optarg, &a->q.until);
+			ret = parse_when("--until", optarg, &a->q.until), a->until_set = true;
 		else if (c == OPT_POLICY)
 			a->q.policy = optarg;
 		else if (c == OPT_SEVERITY && valid_severity(optarg))
@@ -1694,6 +1694,12 @@ static int parse_xport(int argc, char **argv, struct xport_args *a)
 	}
 	if (a->file && (!*a->file || !strcmp(a->file, "-")))
 		return p_err("export: --file wants a file name (stdout is the default)");
+	/* as for incidents: since after until is a mistake, and until the
+	 * epoch itself matches nothing (0 would read as unbounded) */
+	if (a->until_set && a->q.since > a->q.until)
+		return p_err("--since is after --until");
+	if (a->until_set && !a->q.until)
+		return p_none("no incidents match");
 	a->nids = (size_t)(argc - optind);
 	a->ids = calloc(a->nids + 1, sizeof(*a->ids));
 	if (!a->ids)

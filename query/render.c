@@ -143,14 +143,26 @@ char *pr_base64(const void *src, size_t len)
 /* Printable code points beyond ASCII: not C1 controls, and not the
  * invisible characters that reorder or break a terminal line (bidi
  * embeddings/overrides/isolates, marks, line/paragraph separators, BOM). */
+/* Printable: not a control (C0, C1), not a format character (Unicode
+ * category Cf: invisible, or reordering text as bidi controls do), not a
+ * line or paragraph separator. Those are escaped, so a stored name can
+ * neither hide text nor make it read in another order. */
 static bool cp_printable(uint32_t cp)
 {
+	static const uint32_t cf[][2] = {
+		{ 0x00ad, 0x00ad }, { 0x0600, 0x0605 }, { 0x061c, 0x061c }, { 0x06dd, 0x06dd },
+		{ 0x070f, 0x070f }, { 0x0890, 0x0891 }, { 0x08e2, 0x08e2 }, { 0x180e, 0x180e },
+		{ 0x200b, 0x200f }, { 0x2028, 0x202e }, { 0x2060, 0x2064 }, { 0x2066, 0x206f },
+		{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd },
+		{ 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+		{ 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f },
+	};
+
 	if (cp < 0xa0)
 		return false;
-	if (cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	    cp == 0xfeff)
-		return false;
+	for (size_t i = 0; i < sizeof(cf) / sizeof(cf[0]); i++)
+		if (cp >= cf[i][0] && cp <= cf[i][1])
+			return false;
 	return true;
 }
 

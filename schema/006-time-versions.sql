@@ -43,3 +43,6 @@ ALTER TABLE runs ADD COLUMN boot_id TEXT;
 ALTER TABLE runs ADD COLUMN boot_time INTEGER;
 ALTER TABLE prunes ADD COLUMN boot_id TEXT;
 ALTER TABLE prunes ADD COLUMN boot_time INTEGER;
+
+-- polq policies counts the incidents of each version
+CREATE INDEX incidents_policy_version ON incidents (policy_version);

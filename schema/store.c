@@ -213,6 +213,8 @@ static void arena_reset(struct arena *a)
 	" AND (?3 IS NULL OR i.policy = ?3)"                                 \
 	" AND (?4 IS NULL OR i.severity = ?4)"                               \
 	" AND i.id > ?5 AND i.id <= ?6"                                      \
+	" AND typeof(i.time) = 'integer'" /* the key is read as an integer: a  \
+	  damaged REAL time would come back at every chunk (polq verify tells) */ \
 	" AND (?9 = 0 OR " order ")"
 #define INC_BY_TIME "i.time > ?7 OR (i.time = ?7 AND i.id > ?8)) ORDER BY i.time, i.id LIMIT (?10"
 #define INC_BY_TIME_DESC                                                     \
