@@ -1714,6 +1714,7 @@ struct xport_ctx {
 	struct xport_args *a;
 	int64_t *ids; /* matching the filters, oldest first */
 	size_t n, cap;
+	bool nomem;   /* the list is incomplete: the export must fail */
 };
 
 static int xport_collect(const struct pr_incident_rec *inc, void *arg)
@@ -1724,8 +1725,10 @@ static int xport_collect(const struct pr_incident_rec *inc, void *arg)
 		size_t cap = x->cap ? 2 * x->cap : 256;
 		int64_t *v = realloc(x->ids, cap * sizeof(*v));
 
-		if (!v)
+		if (!v) {
+			x->nomem = true;
 			return 1;
+		}
 		x->ids = v;
 		x->cap = cap;
 	}
@@ -1790,9 +1793,12 @@ static int do_export_format(int argc, char **argv, int fmt)
 		ret = EXIT_ERROR;
 		goto out;
 	}
-	if (pr_store_list_incidents(s, &a.q, xport_collect, &x) < 0 ||
-	    (x.n && !x.ids)) {
+	if (pr_store_list_incidents(s, &a.q, xport_collect, &x) < 0) {
 		ret = store_err(s);
+		goto out;
+	}
+	if (x.nomem) {
+		ret = p_err("export: out of memory listing the incidents");
 		goto out;
 	}
 	if (a.file) {
