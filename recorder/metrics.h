@@ -99,7 +99,7 @@ int pr_metrics_parse_listen(const char *arg, struct sockaddr_storage *ss, char *
 int pr_metrics_check(const struct pr_metrics_cfg *cfg, char *err, size_t errlen);
 
 struct pr_metrics;
-/* Starts the HTTP server (binds now: before capabilities are dropped).
+/* Starts the HTTP server, from a thread without capabilities (privs.h).
  * NULL with err set on failure; an object with nothing to do when both
  * outputs are off. */
 struct pr_metrics *pr_metrics_open(const struct pr_metrics_cfg *cfg, char *err, size_t errlen);

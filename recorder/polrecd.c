@@ -1145,6 +1145,11 @@ int main(int argc, char **argv)
 		case 'F':
 			break; /* read by config_args */
 		case 's':
+			/* checked here, where a settings file's line is known */
+			if (!*optarg) {
+				pr_log("--store needs a directory");
+				return 2;
+			}
 			store_dir = optarg;
 			break;
 		case 'P':
@@ -1222,9 +1227,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case OPT_METRICS_LISTEN:
+		case OPT_METRICS_LISTEN: {
+			struct sockaddr_storage ss;
+
+			if (pr_metrics_parse_listen(optarg, &ss, err, sizeof(err))) {
+				pr_log("%s", err);
+				return 2;
+			}
 			metrics_cfg.listen = optarg;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
