@@ -3436,15 +3436,11 @@ static int count_rows(struct pr_store *s, enum stmt_id id, uint64_t *out)
 
 int pr_store_max_incident_id(struct pr_store *s, int64_t *id)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_MAX_INCIDENT_ID);
-	int64_t n;
+	uint64_t n;
 
-	if (!st)
+	if (count_rows(s, ST_MAX_INCIDENT_ID, &n))
 		return -1;
-	n = stmt_int64(s, st, "max incident id");
-	if (n < 0)
-		return -1;
-	*id = n;
+	*id = (int64_t)n;
 	return 0;
 }
 
