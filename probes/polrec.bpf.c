@@ -1164,10 +1164,20 @@ struct judge_args {
 	__u16 rport, lport;
 	__u8 addr[16];
 	__u32 snaplen;        /* largest snaplen of the broken expectations */
-	__u32 k8s_ok;         /* a NetworkPolicy for this direction allowed it */
+	__u32 pad2;
 	__u64 follow_ns;      /* longest follow window of the broken ones */
-	__u64 k8s_broken;     /* NetworkPolicies for this direction that refused it */
 };
+
+/* The NetworkPolicy expectations (PR_NE_K8S) by direction: key 0 the bits
+ * of those with Egress, key 1 with Ingress; written by user space with
+ * net_exps (load and reload). Judged after the loop, as masks: branches in
+ * judge_one multiply the verifier's work (start-up took seconds more). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} net_k8s SEC(".maps");
 
 static __always_inline int rule_has(struct judge_args *a, __u32 i, __u8 table, __u16 port)
 {
@@ -1214,16 +1224,6 @@ static long judge_one(__u32 i, struct judge_args *a)
 	case PR_NOP_LISTEN:
 		broken = (e->flags & PR_NE_INGRESS) && !portset_has(e->serve, a->proto, a->lport);
 		break;
-	}
-	/* NetworkPolicies are additive: one selecting the process for this
-	 * direction that allows the traffic clears the others (net_decide) */
-	if ((e->flags & PR_NE_K8S) &&
-	    (e->flags & (a->op == PR_NOP_ACCEPT ? PR_NE_INGRESS :
-			 a->op == PR_NOP_CONNECT || a->op == PR_NOP_SEND ? PR_NE_EGRESS : 0))) {
-		if (broken)
-			a->k8s_broken |= 1ull << i;
-		else
-			a->k8s_ok = 1;
 	}
 	if (broken) {
 		a->broken |= 1ull << i;
@@ -1273,8 +1273,16 @@ static __always_inline void net_decide(struct net_pending *p, __u32 tgid, __u64 
 	__builtin_memcpy(a.addr, p->raddr, 16);
 	if (a.mask)
 		bpf_loop(PR_NET_EXPS_MAX, judge_one, &a, 0);
-	if (a.k8s_ok)
-		a.broken &= ~a.k8s_broken;
+	/* NetworkPolicies are additive (Kubernetes): one that selects the
+	 * process for this direction and allowed the traffic clears them all */
+	if (a.broken && (a.op == PR_NOP_CONNECT || a.op == PR_NOP_SEND || a.op == PR_NOP_ACCEPT)) {
+		__u32 dir = a.op == PR_NOP_ACCEPT;
+		__u64 *k = bpf_map_lookup_elem(&net_k8s, &dir);
+		__u64 sel = k ? *k & a.mask : 0;
+
+		if (sel & ~a.broken)
+			a.broken &= ~sel;
+	}
 	p->broken = a.broken;
 	p->nflags = judged ? PR_NF_JUDGED : 0;
 	if (a.broken) {

@@ -205,6 +205,27 @@ static double secs_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* net_k8s: the NetworkPolicy expectations by direction, as bit masks
+ * (key 0 egress, key 1 ingress); see probes/polrec.bpf.c. */
+static int load_k8s_masks(struct pr_probes *p, const struct pr_netrules *nr)
+{
+	int fd = bpf_map__fd(p->skel->maps.net_k8s);
+	uint64_t m[2] = { 0, 0 };
+
+	for (uint32_t i = 0; i < nr->nexps && i < 64; i++) {
+		if (!(nr->exps[i].flags & PR_NE_K8S))
+			continue;
+		if (nr->exps[i].flags & PR_NE_EGRESS)
+			m[0] |= 1ull << i;
+		if (nr->exps[i].flags & PR_NE_INGRESS)
+			m[1] |= 1ull << i;
+	}
+	for (uint32_t k = 0; k < 2; k++)
+		if (bpf_map_update_elem(fd, &k, &m[k], BPF_ANY))
+			return -1;
+	return 0;
+}
+
 /* The compiled network rules into net_exps, net_portsets and the
  * net_rules LPM trie (one update per entry: LPM tries have no batch
  * update). */
@@ -225,6 +246,8 @@ static int load_netrules(struct pr_probes *p, const struct pr_netrules *nr)
 	for (size_t i = 0; i < nr->nentries; i++)
 		if (bpf_map_update_elem(rules, &nr->keys[i], &nr->vals[i], BPF_NOEXIST))
 			goto fail;
+	if (load_k8s_masks(p, nr))
+		goto fail;
 	if (nr->nexps)
 		pr_log("network rules loaded: %zu expectations, %zu LPM entries, %zu port sets "
 		       "in %.3f s", nr->nexps, nr->nentries, nr->nportsets, secs_since(&t0));
@@ -744,6 +767,8 @@ int pr_probes_replace_netrules(struct pr_probes *p, const struct pr_netrules *ol
 	for (uint32_t i = 0; i < PR_NET_EXPS_MAX; i++)
 		if (bpf_map_update_elem(exps, &i, i < nr->nexps ? &nr->exps[i] : &none, BPF_ANY))
 			goto fail;
+	if (load_k8s_masks(p, nr))
+		goto fail;
 	if (old && old->nentries) {
 		struct pr_net_key *sorted = malloc(nr->nentries * sizeof(*sorted) + 1);
 
